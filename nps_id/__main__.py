@@ -1,0 +1,5 @@
+import sys
+
+from nps_id.cli import main
+
+sys.exit(main())

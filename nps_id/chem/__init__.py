@@ -1,0 +1,1 @@
+"""Chemistry: structures, fingerprints, drug classes and control status (RDKit)."""

@@ -1,0 +1,1 @@
+"""Classifiers and substructure models (spectrum -> class, spectrum -> fingerprint)."""
