@@ -66,7 +66,7 @@ def _blocks(fh: IO[bytes]) -> Iterator[tuple[bytes, int]]:
         if cut < 0:
             pending = buf
             continue
-        block, pending = buf[: cut + 1], buf[cut + 1 :]
+        block, pending = buf[: cut + 2], buf[cut + 2 :]
         yield block, line
         line += block.count(b"\n")
     if pending.strip():
@@ -152,6 +152,24 @@ def _check_peaks(mz: np.ndarray, inten: np.ndarray) -> tuple[np.ndarray, np.ndar
         order = np.argsort(mz, kind="stable")
         mz, inten32 = mz[order], inten32[order]
     return np.ascontiguousarray(mz), inten32
+
+
+def _fast_check(peaks: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check all records' peaks at once: (m/z, float32 intensity, per-record ok mask).
+
+    A record is ok when its values are finite, intensities non-negative and within float32, and its
+    m/z sorted; the others go through :func:`_check_peaks` (which sorts, or names the problem).
+    """
+    mz = np.ascontiguousarray(peaks[:, 0])
+    inten = peaks[:, 1].astype(np.float32)
+    record = np.repeat(np.arange(counts.size), counts)
+    bad_peak = ~(np.isfinite(mz) & np.isfinite(inten)) | (peaks[:, 1] < 0)
+    bad = np.bincount(record[bad_peak], minlength=counts.size) > 0
+    if mz.size > 1:
+        down = np.flatnonzero(np.diff(mz) < 0) + 1  # peak k smaller than peak k-1
+        same = record[down] == record[down - 1]
+        bad[record[down[same]]] = True
+    return mz, inten, ~bad
 
 
 def _fast_peaks(blocks: list[bytes], counts: np.ndarray) -> np.ndarray | None:
@@ -261,6 +279,9 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
         index.append(i)
     metas = _fast_headers(heads)
     peaks = _fast_peaks(blocks, np.asarray(counts, dtype=np.int64))
+    checked = None
+    if peaks is not None:
+        checked = _fast_check(peaks, np.asarray(counts, dtype=np.int64))
     offset = 0
     for j, i in enumerate(index):
         n = counts[j]
@@ -274,11 +295,14 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
             except _Bad as bad:
                 raise _Bad(bad.reason, bad.line_in_record) from None
             try:
-                if peaks is None:
-                    mz, inten = _parse_peaks(blocks[j], n)
+                if checked is not None and checked[2][j]:
+                    mz, inten = checked[0][offset : offset + n], checked[1][offset : offset + n]
                 else:
-                    mz, inten = peaks[offset : offset + n, 0], peaks[offset : offset + n, 1]
-                mz, inten = _check_peaks(mz, inten)
+                    if peaks is None:
+                        mz, inten = _parse_peaks(blocks[j], n)
+                    else:
+                        mz, inten = peaks[offset : offset + n, 0], peaks[offset : offset + n, 1]
+                    mz, inten = _check_peaks(mz, inten)
             except _Bad as bad:
                 peak_line = None if bad.line_in_record is None else heads[j].count(b"\n") + 2 + bad.line_in_record
                 raise _Bad(bad.reason, peak_line) from None
@@ -305,19 +329,17 @@ def _fast_headers(heads: list[bytes]) -> list[dict[str, Any]] | None:
     except UnicodeDecodeError:
         return None
     parts = [line.partition(":") for line in text.split("\n")]
-    if not all(p[1] for p in parts):
-        return None
     keys = _KEYS
     out: list[dict[str, Any]] = []
     pos = 0
     for head in heads:
         stop = pos + head.count(b"\n") + 1
         meta: dict[str, Any] = {}
-        for key, _, value in parts[pos:stop]:
+        for key, sep, value in parts[pos:stop]:
             canon = keys.get(key)
-            if canon is None:
-                if not key.strip():
-                    return None
+            if canon is None or not sep:
+                if not sep or not key.strip():
+                    return None  # not 'Key: value': the checking path names the line
                 canon = keys.setdefault(key, harmonize_key(key))
             if canon in meta:
                 _add(meta, canon, value.strip())

@@ -1,0 +1,52 @@
+"""Shared fixtures: where the real reference data is, and small synthetic spectra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__import__("os").environ.get("NPS_ID_DATA", ROOT.parent / "shared" / "data"))
+SWGDRUG = DATA / "swgdrug_nist_ei.msp.gz"
+MASSBANK = DATA / "massbank_open.msp.gz"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder with the real reference spectra (../shared/data); the tests that need it fail without it."""
+    if not SWGDRUG.exists():
+        pytest.fail(f"reference data not found at {DATA}; set NPS_ID_DATA or put shared/ beside the project")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def swgdrug_path(data_dir: Path) -> Path:
+    return data_dir / SWGDRUG.name
+
+
+@pytest.fixture(scope="session")
+def massbank_path(data_dir: Path) -> Path:
+    return data_dir / MASSBANK.name
+
+
+@pytest.fixture(scope="session")
+def swgdrug_spectra(swgdrug_path: Path) -> list:
+    """All 2,702 real GC-EI spectra (read once per test session)."""
+    from nps_id.spectra import load_spectra
+
+    return load_spectra(swgdrug_path)
+
+
+@pytest.fixture()
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh NPS_ID_CACHE for one test."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("NPS_ID_CACHE", str(path))
+    return path
+
+
+@pytest.fixture()
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
