@@ -11,6 +11,8 @@ __all__ = [
     "InvalidSpectrumError",
     "SpectrumFormatError",
     "UnknownFormatError",
+    "ProcessingError",
+    "PipelineFormatError",
     "LibraryError",
     "ChemistryError",
     "ModelError",
@@ -68,6 +70,34 @@ class SpectrumFormatError(NpsIdError, ValueError):
 
 class UnknownFormatError(NpsIdError, ValueError):
     """The file format could not be told from the extension, or is not supported."""
+
+
+class ProcessingError(NpsIdError, ValueError):
+    """A processing step got bad parameters, or a spectrum it cannot process (wrong kind, ...).
+
+    The message names the step and says what to change.
+    """
+
+
+class PipelineFormatError(ProcessingError):
+    """A pipeline text (or file) could not be parsed; names the source and the 1-based line.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    line : int, optional
+        1-based line number in the text.
+    source : str, optional
+        The file the text came from.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, source: str | None = None) -> None:
+        self.reason = message
+        self.line = line
+        self.source = source
+        prefix = ", ".join(p for p in (source, f"line {line}" if line is not None else None) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
 class LibraryError(NpsIdError):
