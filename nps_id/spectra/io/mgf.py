@@ -188,7 +188,7 @@ def _parse_record(body: str, header: dict[str, Any]) -> tuple[np.ndarray, np.nda
     if not np.isfinite(inten32).all():
         raise _Bad("peak intensities exceed the float32 range")
     if extra:
-        meta["peak_annotations"] = "\n".join(f"{mz[i]!r}\t{text}" for i, text in extra)
+        meta["peak_annotations"] = "\n".join(f"{float(mz[i])!r}\t{text}" for i, text in extra)
     if mz.size > 1 and (np.diff(mz) < 0).any():
         order = np.argsort(mz, kind="stable")
         mz, inten32 = mz[order], inten32[order]

@@ -45,14 +45,25 @@ class _Bad(Exception):
         self.line_in_record = line_in_record
 
 
+def _prefetch(fh: IO[bytes]) -> Iterator[bytes]:
+    """Yield `_BLOCK`-sized reads, the next one read (and decompressed) in a thread meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(fh.read, _BLOCK)
+        while True:
+            data = future.result()
+            if not data:
+                return
+            future = pool.submit(fh.read, _BLOCK)
+            yield data
+
+
 def _blocks(fh: IO[bytes]) -> Iterator[tuple[bytes, int]]:
     """Yield (text, first line number) blocks of whole records; ``\\r\\n`` normalised to ``\\n``."""
     pending = b""
     line = 1
-    while True:
-        data = fh.read(_BLOCK)
-        if not data:
-            break
+    for data in _prefetch(fh):
         buf = pending + data
         if b"\r" in buf:
             keep_cr = buf.endswith(b"\r")  # a \r\n split between reads
@@ -124,15 +135,15 @@ def _parse_peaks(block: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
     for k, line in enumerate(block.split(b"\n")):
         body = _ANNOTATION.sub(b" ", line) if b'"' in line else line
         if _COMMA_DECIMAL.search(body):
-            raise _Bad(f"peak line {line[:40]!r} uses a comma as decimal separator; use '.'", k)
+            raise _Bad(f"peak line {_decode(line[:40])!r} uses a comma as decimal separator; use '.'", k)
         toks = [t for t in _PEAK_SPLIT.split(body.strip()) if t]
         if len(toks) % 2:
-            raise _Bad(f"peak line {line[:40]!r} does not hold m/z-intensity pairs", k)
+            raise _Bad(f"peak line {_decode(line[:40])!r} does not hold m/z-intensity pairs", k)
         for t in toks:
             try:
                 float(t)
             except ValueError:
-                raise _Bad(f"peak value {t[:20]!r} is not a number", k) from None
+                raise _Bad(f"peak value {_decode(t[:20])!r} is not a number", k) from None
         pairs.extend(toks)
     if len(pairs) != 2 * n:
         raise _Bad(f"'Num Peaks: {n}' but {len(pairs) // 2} peaks follow")

@@ -160,7 +160,7 @@ def read_mzml(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
         try:
             reader = mzml.MzML(fh, use_index=True, decode_binary=True)
             index = reader.index
-            ids = list(index.get("spectrum", {}).keys()) if "spectrum" in index else []
+            ids = list(index["spectrum"].keys()) if "spectrum" in index else []
             n_chrom = len(index["chromatogram"]) if "chromatogram" in index else 0
         except (PyteomicsError, etree.LxmlError, ValueError, OSError, EOFError, KeyError) as exc:
             policy.fail(f"cannot index the file as mzML ({type(exc).__name__}: {exc}); is it mzML?")
