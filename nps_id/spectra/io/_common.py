@@ -12,7 +12,37 @@ from typing import IO, Literal
 
 from nps_id.errors import SpectrumFormatError
 
-__all__ = ["OnError", "ReadReport", "Skipped", "ErrorPolicy", "open_text", "open_binary"]
+__all__ = [
+    "OnError",
+    "ReadReport",
+    "Skipped",
+    "ErrorPolicy",
+    "RecordError",
+    "MISSING_VALUES",
+    "add_value",
+    "open_text",
+    "open_binary",
+]
+
+#: values that mean "no value" in a numeric field (kept as written in the metadata, never dropped)
+MISSING_VALUES = frozenset({"na", "n/a", "nan", "none", "null", "-", "?"})
+
+
+class RecordError(Exception):
+    """A reader's record-level problem: the reason and, where known, the line within the record."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+def add_value(meta: dict, key: str, value: str) -> None:
+    """Set ``meta[key] = value``; a repeated key (NIST 'Synon:') keeps every value, one per line."""
+    if key in meta:
+        meta[key] = f"{meta[key]}\n{value}"
+    else:
+        meta[key] = value
 
 logger = logging.getLogger("nps_id.spectra.io")
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary
+from nps_id.spectra.io._common import ErrorPolicy, open_binary, RecordError as _Bad
 from nps_id.spectra.metadata import harmonize_key
 from nps_id.spectra.spectrum import KINDS, Spectrum
 
@@ -66,13 +66,6 @@ _JCAMP_KEYS = {
     "bp": "boiling_point",
     "spectrometer/data_system": "instrument",
 }
-
-
-class _Bad(Exception):
-    def __init__(self, reason: str, line: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
 
 
 def _decode(raw: bytes) -> str:

@@ -33,7 +33,7 @@ from typing import IO, Any
 import numpy as np
 
 from nps_id.spectra.io._columns import ColumnError, first_line_of_value, parse_columns
-from nps_id.spectra.io._common import ErrorPolicy, open_text
+from nps_id.spectra.io._common import ErrorPolicy, open_text, MISSING_VALUES, add_value, RecordError as _Bad
 from nps_id.spectra.metadata import MGF_KEYS, harmonize_key
 from nps_id.spectra.spectrum import Spectrum
 
@@ -44,22 +44,7 @@ logger = logging.getLogger(__name__)
 _BLOCK_CHARS = 16 << 20
 _MARKER = re.compile(r"^[ \t]*(BEGIN|END)[ \t]+IONS[ \t]*$", re.I | re.M)
 _COMMENTS = "#;!/"
-_MISSING = {"na", "n/a", "nan", "none", "null", "-", "?"}
 _COMMA_HINT = "MGF peaks are 'm/z intensity' with '.' as decimal separator"
-
-
-class _Bad(Exception):
-    def __init__(self, reason: str, line_in_record: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line_in_record = line_in_record
-
-
-def _add(meta: dict[str, Any], key: str, value: str) -> None:
-    if key in meta:
-        meta[key] = f"{meta[key]}\n{value}"
-    else:
-        meta[key] = value
 
 
 def _parse_pepmass(raw: str) -> tuple[float | None, bool]:
@@ -67,7 +52,7 @@ def _parse_pepmass(raw: str) -> tuple[float | None, bool]:
     text = raw.strip()
     if not text:
         return None, False
-    if text.lower() in _MISSING:
+    if text.lower() in MISSING_VALUES:
         return None, True
     from pyteomics.mgf import MGFBase  # imported here: pyteomics is slow to import
     from pyteomics.auxiliary import PyteomicsError
@@ -142,7 +127,7 @@ def _parse_params(lines: list[str], meta: dict[str, Any], first: int) -> list[in
             continue
         if not key.strip():
             raise _Bad(f"line {stripped[:40]!r} has no key before '='", k)
-        _add(meta, harmonize_key(key), value.strip())
+        add_value(meta, harmonize_key(key), value.strip())
     return others
 
 
@@ -237,7 +222,7 @@ def read_mgf(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
                             f"line {lines[k].strip()[:40]!r} is outside BEGIN IONS/END IONS and not 'KEY=value'", k
                         )
                 except _Bad as bad:
-                    policy.fail(bad.reason, line=line + (bad.line_in_record or 0))
+                    policy.fail(bad.reason, line=line + (bad.line or 0))
                 continue
             if what == "end":
                 policy.fail("END IONS without a BEGIN IONS before it", line=line)
@@ -253,7 +238,7 @@ def read_mgf(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
             try:
                 mz, inten, precursor, meta = _parse_record(text, header)
             except _Bad as bad:
-                at = begin_line if bad.line_in_record is None else line + bad.line_in_record
+                at = begin_line if bad.line is None else line + bad.line
                 policy.fail(bad.reason, record=index, record_id=_title(text), line=at)
                 continue
             policy.ok()

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary
+from nps_id.spectra.io._common import ErrorPolicy, open_binary, MISSING_VALUES, add_value, RecordError as _Bad
 from nps_id.spectra.metadata import MSP_KEYS, harmonize_key
 from nps_id.spectra.spectrum import Spectrum
 
@@ -33,16 +33,6 @@ _NUM_PEAKS = re.compile(rb"^[ \t]*num[ \t]*peaks[ \t]*:[ \t]*(.*?)[ \t]*$", re.I
 _ANNOTATION = re.compile(rb'"[^"\n]*"')
 _PEAK_SPLIT = re.compile(rb"[ \t;:]+")
 _COMMA_DECIMAL = re.compile(rb"\d,\d")
-_MISSING = {"na", "n/a", "nan", "none", "null", "-", "?"}
-
-
-class _Bad(Exception):
-    """A record-level problem: the reason and, where known, the offending line within the record."""
-
-    def __init__(self, reason: str, line_in_record: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line_in_record = line_in_record
 
 
 def _prefetch(fh: IO[bytes]) -> Iterator[bytes]:
@@ -100,22 +90,15 @@ def _parse_header(text: str) -> tuple[dict[str, Any], float | None]:
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
             raise _Bad(f"header line {line[:60]!r} is not 'Key: value'", k)
-        _add(meta, harmonize_key(key), value.strip())
+        add_value(meta, harmonize_key(key), value.strip())
     return meta, _pop_precursor(meta)
-
-
-def _add(meta: dict[str, Any], key: str, value: str) -> None:
-    if key in meta:  # repeated keys (NIST 'Synon:') are kept, one value per line
-        meta[key] = f"{meta[key]}\n{value}"
-    else:
-        meta[key] = value
 
 
 def _pop_precursor(meta: dict[str, Any]) -> float | None:
     raw = meta.pop("precursor_mz", None)
     if raw is None or raw == "":
         return None
-    if raw.lower() in _MISSING:  # kept as written, so a written file says the same
+    if raw.lower() in MISSING_VALUES:  # kept as written, so a written file says the same
         meta["precursor_mz_text"] = raw
         return None
     try:
@@ -304,7 +287,7 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
                     meta = metas[j]
                     precursor = _pop_precursor(meta)
             except _Bad as bad:
-                raise _Bad(bad.reason, bad.line_in_record) from None
+                raise _Bad(bad.reason, bad.line) from None
             try:
                 if checked is not None and checked[2][j]:
                     mz, inten = checked[0][offset : offset + n], checked[1][offset : offset + n]
@@ -315,11 +298,11 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
                         mz, inten = peaks[offset : offset + n, 0], peaks[offset : offset + n, 1]
                     mz, inten = _check_peaks(mz, inten)
             except _Bad as bad:
-                peak_line = None if bad.line_in_record is None else heads[j].count(b"\n") + 2 + bad.line_in_record
+                peak_line = None if bad.line is None else heads[j].count(b"\n") + 2 + bad.line
                 raise _Bad(bad.reason, peak_line) from None
         except _Bad as bad:
             policy.fail(
-                bad.reason, record=first + i, record_id=_record_name(recs[i]), line=where(i) + (bad.line_in_record or 0)
+                bad.reason, record=first + i, record_id=_record_name(recs[i]), line=where(i) + (bad.line or 0)
             )
             offset += n
             continue
@@ -353,7 +336,7 @@ def _fast_headers(heads: list[bytes]) -> list[dict[str, Any]] | None:
                     return None  # not 'Key: value': the checking path names the line
                 canon = keys.setdefault(key, harmonize_key(key))
             if canon in meta:
-                _add(meta, canon, value.strip())
+                add_value(meta, canon, value.strip())
             else:
                 meta[canon] = value.strip()
         out.append(meta)

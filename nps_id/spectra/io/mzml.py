@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary
+from nps_id.spectra.io._common import ErrorPolicy, open_binary, RecordError as _Bad
 from nps_id.spectra.spectrum import Spectrum
 
 __all__ = ["read_mzml"]
@@ -54,10 +54,6 @@ _ACTIVATIONS = (
     "supplemental beam-type collision-induced dissociation",
     "electron transfer/higher-energy collision dissociation",
 )
-
-
-class _Bad(Exception):
-    pass
 
 
 def _text(value: Any) -> str:
