@@ -1,1 +1,71 @@
-"""Chemistry: structures, fingerprints, drug classes and control status (RDKit)."""
+"""Chemistry: structures, fingerprints, drug classes and control status (RDKit).
+
+Names are imported lazily, so ``import nps_id.chem`` stays cheap (RDKit loads on first use).
+
+* :mod:`nps_id.chem.structure` - parse, standardise, InChIKey/formula/mass, parent of labelled/derivatised records
+* :mod:`nps_id.chem.fingerprints` - :class:`FingerprintTransformer` and Tanimoto search
+* :mod:`nps_id.chem.classes` - the taxonomy and its SMARTS rules
+* :mod:`nps_id.chem.control` - listed substances/precursors, analogues, fentanyl-related substances
+* :mod:`nps_id.chem.labels` - labelling spectra and libraries
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "Structure",
+    "quiet_rdkit",
+    "read_structure",
+    "standardize",
+    "parent_structure",
+    "describe",
+    "FingerprintTransformer",
+    "tanimoto_search",
+    "tanimoto_matrix",
+    "TAXONOMY",
+    "CLASS_NAMES",
+    "classify",
+    "control_status",
+    "fentanyl_related",
+    "nearest_controlled",
+    "analogue_report",
+    "load_controlled",
+    "listed_precursors",
+    "label_smiles",
+    "label_library",
+]
+
+_LAZY = {
+    "Structure": "nps_id.chem.structure",
+    "quiet_rdkit": "nps_id.chem.structure",
+    "read_structure": "nps_id.chem.structure",
+    "standardize": "nps_id.chem.structure",
+    "parent_structure": "nps_id.chem.structure",
+    "describe": "nps_id.chem.structure",
+    "FingerprintTransformer": "nps_id.chem.fingerprints",
+    "tanimoto_search": "nps_id.chem.fingerprints",
+    "tanimoto_matrix": "nps_id.chem.fingerprints",
+    "TAXONOMY": "nps_id.chem.classes",
+    "CLASS_NAMES": "nps_id.chem.classes",
+    "classify": "nps_id.chem.classes",
+    "control_status": "nps_id.chem.control",
+    "fentanyl_related": "nps_id.chem.control",
+    "nearest_controlled": "nps_id.chem.control",
+    "analogue_report": "nps_id.chem.control",
+    "load_controlled": "nps_id.chem.control",
+    "listed_precursors": "nps_id.chem.control",
+    "label_smiles": "nps_id.chem.labels",
+    "label_library": "nps_id.chem.labels",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nps_id.chem' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
