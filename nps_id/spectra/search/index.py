@@ -1,0 +1,477 @@
+"""The search index: built once from a library, stored beside it, and the two-stage search.
+
+Stage 1 (coarse, :mod:`~nps_id.spectra.search.binned`): dense 1-Da-bin rows, chunked matrix products in torch
+(bf16 or fp32; CPU or CUDA through the same code), running top-``n_candidates`` per query.
+Stage 2 (exact, :mod:`~nps_id.spectra.search.exact`): the chosen metric recomputed from the peaks for those
+candidates only, vectorised over all (query, candidate) pairs; the top ``k`` by exact score are returned.
+Identity search (MS/MS) skips stage 1: every library spectrum within the precursor window is scored exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nps_id.errors import LibraryError
+from nps_id.spectra.search._peaks import PeakTable, as_peak_table, resolve_device
+from nps_id.spectra.search.binned import bin_rows, coarse_topk, torch_dtype
+from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
+from nps_id.spectra.search.exact import MetricParams, is_unit_mass, score_pairs, score_pairs_unit
+
+__all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
+
+logger = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+MODES = ("similarity", "reverse", "identity", "hybrid")
+
+
+def index_path(library_path: str | os.PathLike) -> Path:
+    """Where the index of the library file `library_path` is stored: ``LIB.h5`` -> ``LIB.search/``."""
+    p = Path(library_path)
+    return p.with_name(p.stem + ".search")
+
+
+@dataclass
+class SearchResult:
+    """Top-k hits per query: library row indices (-1 where fewer hits) and scores (NaN there).
+
+    Attributes
+    ----------
+    indices : ndarray of int64 [n_queries, k]
+    scores : ndarray of float64 [n_queries, k]
+    metric, mode : str
+    timings : dict
+        Seconds spent per stage.
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+    metric: str
+    mode: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def to_records(self, library: Any = None, columns: tuple[str, ...] = ("name", "inchikey")) -> list[dict[str, Any]]:
+        """One dict per (query, rank) hit, with the library's `columns` where a library is given."""
+        cols = {}
+        if library is not None and hasattr(library, "column"):
+            for c in columns:
+                try:
+                    cols[c] = library.column(c)
+                except Exception:  # column absent in this library
+                    pass
+        out = []
+        for qi in range(self.indices.shape[0]):
+            for r in range(self.indices.shape[1]):
+                li = int(self.indices[qi, r])
+                if li < 0:
+                    break
+                rec = {"query": qi, "rank": r + 1, "library_index": li, "score": float(self.scores[qi, r])}
+                for c, v in cols.items():
+                    rec[c] = v[li]
+                out.append(rec)
+        return out
+
+
+def _spec_key(spec: tuple) -> str:
+    kind, mp, ip, source = spec
+    return f"{kind}-{source}-mz{mp:g}-int{ip:g}"
+
+
+class SearchIndex:
+    """Search index of one spectral library (see the module docstring).
+
+    Parameters
+    ----------
+    library : SpectralLibrary or sequence of Spectrum
+        The reference spectra; hits are row indices into it.
+    coarse_dtype : {"bf16", "fp32"}, default "bf16"
+        Precision of the stage-1 matrices.
+    chunk : int, default 8192
+        Library rows per matrix product in stage 1.
+    n_candidates : int, default 50
+        Candidates per query passed from stage 1 to exact scoring.
+
+    Examples
+    --------
+    >>> index = SearchIndex.open(library)  # doctest: +SKIP
+    >>> hits = index.search(queries, k=5, metric="nist")  # doctest: +SKIP
+    >>> hits.indices[0], hits.scores[0]  # doctest: +SKIP
+    """
+
+    def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int = 8192, n_candidates: int = 50) -> None:
+        torch_dtype(coarse_dtype)
+        self.library = library
+        self.table: PeakTable = as_peak_table(library)
+        self.coarse_dtype = coarse_dtype
+        self.chunk = int(chunk)
+        self.n_candidates = int(n_candidates)
+        self.checksum = getattr(library, "checksum", None)
+        mz = self.table.mz
+        self.lo = max(0, int(np.floor(mz.min())) if mz.size else 0)
+        hi = int(np.ceil(mz.max())) if mz.size else 1
+        prec = self.table.precursor_mz[np.isfinite(self.table.precursor_mz)]
+        hi = max(hi, int(np.ceil(prec.max())) if prec.size else 0)
+        self.width = -(-(hi - self.lo + 1) // 16) * 16
+        self.unit_mass = is_unit_mass(self.table, 0.02)
+        self._matrices: dict[str, np.ndarray] = {}
+        self._on_device: dict[tuple[str, str], Any] = {}
+        self._entropy_table: PeakTable | None = None
+        self._prec_order: np.ndarray | None = None
+        self.build_seconds = 0.0
+
+    # ------------------------------------------------------------------ building and storing
+    @classmethod
+    def build(cls, library: Any, metrics: tuple[str, ...] = ("cosine",), **options: Any) -> "SearchIndex":
+        """Build the index (the stage-1 matrices of `metrics`) now rather than on first use."""
+        index = cls(library, **options)
+        for m in metrics:
+            index._matrix(index._coarse_spec(MetricParams(m)))
+        return index
+
+    @classmethod
+    def open(cls, library: Any, path: str | os.PathLike | None = None, *, build: bool = True, **options: Any) -> "SearchIndex":
+        """Load the stored index of `library` (``LIB.search/`` beside its file, or `path`), checking that it
+        belongs to this library (checksum); a stale or missing index is rebuilt (``build=True``) or refused.
+
+        Raises
+        ------
+        LibraryError
+            If the stored index is stale or missing and ``build=False``.
+        """
+        index = cls(library, **options)
+        if path is None and getattr(library, "path", None):
+            path = index_path(library.path)
+        if path is None:
+            if not build:
+                raise LibraryError("the library has no file, so no stored index; build one with SearchIndex.build")
+            return index
+        path = Path(path)
+        meta_file = path / "meta.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            fresh = (
+                meta.get("version") == INDEX_VERSION
+                and meta.get("checksum") == index.checksum
+                and meta.get("coarse_dtype") == index.coarse_dtype
+                and (meta.get("lo"), meta.get("width")) == (index.lo, index.width)
+            )
+            if fresh:
+                for key in meta.get("matrices", []):
+                    f = path / f"{key}.npy"
+                    if f.exists():
+                        index._matrices[key] = np.load(f, mmap_mode="r")
+                index._path = path
+                return index
+            if not build:
+                raise LibraryError(
+                    f"the search index at {path} was built for another library or settings (stale); "
+                    "rebuild it with SearchIndex.build(...).save() or open(..., build=True)"
+                )
+            logger.info("search index at %s is stale; rebuilding", path)
+        elif not build:
+            raise LibraryError(f"no search index at {path}; build one with SearchIndex.build(library).save()")
+        index._path = path
+        return index
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the built matrices and a ``meta.json`` (library checksum, parameters) to `path` (a folder)."""
+        if path is None:
+            path = getattr(self, "_path", None)
+            if path is None and getattr(self.library, "path", None):
+                path = index_path(self.library.path)
+        if path is None:
+            raise LibraryError("give a path: the library has no file to store the index beside")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for key, arr in self._matrices.items():
+            f = path / f"{key}.npy"
+            if not f.exists() or not isinstance(arr, np.memmap):
+                np.save(f, np.asarray(arr))
+        meta = {
+            "version": INDEX_VERSION,
+            "checksum": self.checksum,
+            "coarse_dtype": self.coarse_dtype,
+            "lo": self.lo,
+            "width": self.width,
+            "n_spectra": len(self.table),
+            "matrices": sorted(self._matrices),
+        }
+        (path / "meta.json").write_text(json.dumps(meta, indent=1))
+        self._path = path
+        return path
+
+    # ------------------------------------------------------------------ stage-1 matrices
+    def _coarse_spec(self, params: MetricParams, neutral_loss: bool = False) -> tuple:
+        kind = "nl" if neutral_loss else "frag"
+        if params.metric == "entropy":
+            return (kind, 0.0, 0.5, "entropy")
+        mp, ip = params.powers
+        return (kind, float(mp), float(ip), "raw")
+
+    def entropy_table(self) -> PeakTable:
+        """The library cleaned and entropy-weighted as FlashEntropySearch does (computed once)."""
+        if self._entropy_table is None:
+            self._entropy_table = entropy_weights(clean_for_entropy(self.table, min_diff=0.05, precursor_removal=1.6))
+        return self._entropy_table
+
+    def _matrix(self, spec: tuple) -> np.ndarray:
+        key = _spec_key(spec)
+        if key not in self._matrices:
+            t0 = time.perf_counter()
+            kind, mp, ip, source = spec
+            table = self.entropy_table() if source == "entropy" else self.table
+            n = len(table)
+            out = np.empty((n, self.width), dtype=np.uint16 if self.coarse_dtype == "bf16" else np.float32)
+            step = max(1, (1 << 24) // self.width)
+            for s in range(0, n, step):
+                rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, min(n, s + step)))
+                out[s : s + rows.shape[0]] = _to_storage(rows, self.coarse_dtype)
+            self._matrices[key] = out
+            self.build_seconds += time.perf_counter() - t0
+            logger.info("built stage-1 matrix %s (%d x %d) in %.1f s", key, n, self.width, time.perf_counter() - t0)
+        return self._matrices[key]
+
+    def _device_matrix(self, spec: tuple, device: str):
+        import torch
+
+        key = (_spec_key(spec), device)
+        if key not in self._on_device:
+            arr = self._matrix(spec)
+            t = torch.from_numpy(np.ascontiguousarray(arr))
+            if self.coarse_dtype == "bf16":
+                t = t.view(torch.bfloat16)
+            self._on_device[key] = t.to(device)
+        return self._on_device[key]
+
+    def _lib_norms(self, params: MetricParams) -> np.ndarray | None:
+        if params.metric == "entropy":
+            return None
+        from nps_id.spectra.search.exact import _seg_norms, _weights
+
+        key = params.powers
+        cache = self.__dict__.setdefault("_norm_cache", {})
+        if key not in cache:
+            cache[key] = _seg_norms(_weights(self.table, *key), self.table.offsets)
+        return cache[key]
+
+    # ------------------------------------------------------------------ search
+    def search(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        metric: str = "cosine",
+        mode: str = "similarity",
+        tolerance: float | None = None,
+        ppm: bool = False,
+        mz_power: float | None = None,
+        intensity_power: float | None = None,
+        precursor_tolerance: float = 0.01,
+        n_candidates: int | None = None,
+        batch_size: int = 1024,
+        device: str = "cpu",
+        progress: bool = False,
+    ) -> SearchResult:
+        """Score queries against the library and return the top `k` hits per query.
+
+        Parameters
+        ----------
+        queries : Spectrum, sequence of Spectrum, SpectralLibrary or PeakTable
+            The query spectra (processed the same way as the library).
+        k : int, default 10
+            Hits per query.
+        metric : {"cosine", "entropy", "nist"}, default "cosine"
+            Exact score (see :mod:`nps_id.spectra.search.exact`).
+        mode : {"similarity", "reverse", "identity", "hybrid"}, default "similarity"
+            ``similarity``: open search over the whole library; ``reverse``: only query peaks present in the
+            library spectrum count (mixtures; cosine/nist); ``identity``: library spectra whose precursor m/z is
+            within `precursor_tolerance` Da of the query's, all scored exactly (MS/MS); ``hybrid``: fragment
+            matches plus matches shifted by the precursor difference (analogue search, MS/MS).
+        tolerance, ppm : float, bool
+            Peak matching tolerance (Da, or ppm with ``ppm=True``); metric default if None.
+        mz_power, intensity_power : float, optional
+            Peak weighting of cosine/nist (metric defaults if None).
+        precursor_tolerance : float, default 0.01
+            Precursor window (Da) for identity mode.
+        n_candidates : int, optional
+            Stage-1 candidates per query (default: the index's, 50); ``len(library)`` makes it exhaustive.
+        batch_size : int, default 1024
+            Queries per stage-1 batch.
+        device : {"cpu", "cuda"}, default "cpu"
+            Where stage 1 runs.
+        progress : bool, default False
+            Show a progress bar (tqdm) over query batches.
+
+        Returns
+        -------
+        SearchResult
+
+        Raises
+        ------
+        DeviceError
+            If ``device="cuda"`` and no CUDA device is available.
+        ValueError
+            For an unknown metric or mode, or identity/hybrid on queries without precursor m/z.
+        """
+        device = resolve_device(device)
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
+        params = MetricParams(metric, tolerance, ppm, mz_power, intensity_power, reverse=(mode == "reverse"))
+        qt = as_peak_table(queries)
+        if mode in ("identity", "hybrid"):
+            if not np.isfinite(qt.precursor_mz).all():
+                raise ValueError(f"mode={mode!r} needs the precursor m/z of every query; some queries have none")
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        n_cand = max(k, int(n_candidates or self.n_candidates))
+        Q = len(qt)
+        timings = {"coarse": 0.0, "exact": 0.0}
+        lib_exact = self.entropy_table() if metric == "entropy" else self.table
+        q_exact = (
+            entropy_weights(clean_for_entropy(qt, min_diff=0.05, precursor_removal=1.6)) if metric == "entropy" else qt
+        )
+        unit = self.unit_mass and not ppm and params.tol < 0.5 and is_unit_mass(q_exact, params.tol)
+        idx_out = np.full((Q, k), -1, dtype=np.int64)
+        sc_out = np.full((Q, k), np.nan)
+        batches = range(0, Q, batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, total=-(-Q // batch_size), unit="batch", desc="search")
+        for s in batches:
+            e = min(Q, s + batch_size)
+            t0 = time.perf_counter()
+            if mode == "identity":
+                pq, pl = self._identity_pairs(qt, s, e, precursor_tolerance)
+            else:
+                pq, pl = self._coarse_pairs(qt, s, e, params, n_cand, device, hybrid=(mode == "hybrid"))
+            t1 = time.perf_counter()
+            if mode == "hybrid":
+                sc = _hybrid_scores(q_exact, lib_exact, pq, pl, params)
+            elif unit:
+                sc = score_pairs_unit(q_exact, lib_exact, pq, pl, params, self._lib_norms(params))
+            else:
+                sc = score_pairs(q_exact, lib_exact, pq, pl, params)
+            _top_k_per_query(pq - s, pl, sc, e - s, k, idx_out[s:e], sc_out[s:e])
+            timings["coarse"] += t1 - t0
+            timings["exact"] += time.perf_counter() - t1
+        return SearchResult(idx_out, sc_out, metric, mode, timings)
+
+    def _query_rows(self, qt: PeakTable, s: int, e: int, spec: tuple, device: str):
+        import torch
+
+        kind, mp, ip, source = spec
+        table = qt
+        if source == "entropy":
+            table = entropy_weights(clean_for_entropy(qt.take(np.arange(s, e)), min_diff=0.05, precursor_removal=1.6))
+            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl")
+        else:
+            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, e))
+        return torch.from_numpy(rows).to(device=device, dtype=torch_dtype(self.coarse_dtype))
+
+    def _coarse_pairs(self, qt, s, e, params, n_cand, device, hybrid=False):
+        import torch
+
+        specs = [self._coarse_spec(params)]
+        if hybrid:
+            specs.append(self._coarse_spec(params, neutral_loss=True))
+        found = []
+        with torch.inference_mode():
+            for spec in specs:
+                L = self._device_matrix(spec, device)
+                qrows = self._query_rows(qt, s, e, spec, device)
+                _, idx = coarse_topk(qrows, L, n_cand, self.chunk, reverse=params.reverse)
+                found.append(idx.cpu().numpy())
+        idx = np.concatenate(found, axis=1) if len(found) > 1 else found[0]
+        pq = np.repeat(np.arange(s, e, dtype=np.int64), idx.shape[1])
+        pl = idx.reshape(-1)
+        if hybrid:  # drop duplicate candidates
+            key = np.unique(pq * (len(self.table) + 1) + pl)
+            pq, pl = key // (len(self.table) + 1), key % (len(self.table) + 1)
+        return pq, pl
+
+    def _identity_pairs(self, qt, s, e, tol):
+        if self._prec_order is None:
+            p = self.table.precursor_mz.astype(np.float32).astype(np.float64)
+            order = np.argsort(np.where(np.isfinite(p), p, np.inf), kind="stable")
+            self._prec_order = order
+            self._prec_sorted = p[order]
+        qp = qt.precursor_mz[s:e]
+        a = np.searchsorted(self._prec_sorted, qp - tol, side="left")
+        b = np.searchsorted(self._prec_sorted, qp + tol, side="right")
+        cnt = b - a
+        pq = np.repeat(np.arange(s, e, dtype=np.int64), cnt)
+        first = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        pl = self._prec_order[np.repeat(a, cnt) + np.arange(pq.size) - first]
+        return pq, pl
+
+
+def _to_storage(rows: np.ndarray, dtype: str) -> np.ndarray:
+    """float32 rows -> bf16 bit patterns (uint16, round-to-nearest-even) or float32."""
+    if dtype == "fp32":
+        return rows
+    bits = rows.view(np.uint32)
+    rounded = bits + 0x7FFF + ((bits >> 16) & 1)
+    return (rounded >> 16).astype(np.uint16)
+
+
+def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
+    """Top-k (score descending, then library index) per query from scored pairs, vectorised."""
+    if pq.size == 0:
+        return
+    order = np.lexsort((pl, -sc, pq))
+    pq, pl, sc = pq[order], pl[order], sc[order]
+    start = np.searchsorted(pq, np.arange(nq))
+    rank = np.arange(pq.size) - start[pq]
+    keep = rank < k
+    idx_out[pq[keep], rank[keep]] = pl[keep]
+    sc_out[pq[keep], rank[keep]] = sc[keep]
+
+
+def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
+    """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
+    found no direct partner (each peak used once); scored with the metric's formula."""
+    from nps_id.spectra.search.exact import greedy_matches, match_peaks, _weights
+
+    P = pq.size
+    if P == 0:
+        return np.zeros(0)
+    d_pair, d_q, d_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm)
+    shift = q.precursor_mz[pq] - lib.precursor_mz[pl]
+    shift = np.where(np.isfinite(shift), shift, 1e9)
+    s_pair, s_q, s_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm, shift=shift)
+    pair = np.concatenate([d_pair, s_pair])
+    qp = np.concatenate([d_q, s_q])
+    lp = np.concatenate([d_l, s_l])
+    if params.metric == "entropy":
+        a = q.intensity[qp].astype(np.float32) / 2
+        b = lib.intensity[lp].astype(np.float32) / 2
+        w = (a + b) * np.log2(a + b) - a * np.log2(a) - b * np.log2(b)
+    else:
+        mp, ip = params.powers
+        w = _weights(q, mp, ip)[qp] * _weights(lib, mp, ip)[lp]
+    # direct matches first: rank them above every shifted one, then greedy one-to-one
+    prio = np.concatenate([np.ones(d_pair.size), np.zeros(s_pair.size)])
+    keep = greedy_matches(pair, qp, lp, prio * (np.abs(w).max() + 1) + w)
+    pair, qp, lp, w = pair[keep], qp[keep], lp[keep], w[keep]
+    if params.metric == "entropy":
+        return np.bincount(pair, weights=w, minlength=P)
+    mp, ip = params.powers
+    wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
+    nq = np.sqrt(np.add.reduceat(np.concatenate([wq**2, [0.0]]), q.offsets[:-1]))[pq]
+    nl = np.sqrt(np.add.reduceat(np.concatenate([wl**2, [0.0]]), lib.offsets[:-1]))[pl]
+    dot = np.bincount(pair, weights=w, minlength=P)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(nq * nl > 0, dot / (nq * nl), 0.0)

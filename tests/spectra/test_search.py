@@ -1,0 +1,257 @@
+"""Library search: exact scores against matchms / ms_entropy, two-stage vs exhaustive, index, devices, CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from nps_id.errors import DeviceError, LibraryError
+from nps_id.spectra import Spectrum
+from nps_id.spectra.search import SearchIndex, cosine_greedy, entropy_similarity, nist_match_factor, search
+from nps_id.spectra.search._peaks import as_peak_table
+from nps_id.spectra.search.exact import MetricParams, greedy_matches, score_pairs, score_pairs_unit
+
+
+def _perturbed(spectra, n, seed=7):
+    """Real spectra with jittered intensities and ~10 % of peaks dropped (queries that are not in the library)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in rng.choice(len(spectra), n, replace=False):
+        s = spectra[i]
+        keep = rng.random(len(s)) > 0.1
+        keep[np.argmax(s.intensity)] = True
+        out.append(Spectrum(s.mz[keep], (s.intensity * rng.lognormal(0, 0.3, len(s)))[keep], precursor_mz=s.precursor_mz))
+    return out
+
+
+@pytest.fixture(scope="module")
+def massbank_ms2(massbank_path):
+    from nps_id.spectra import load_spectra
+
+    spectra = load_spectra(massbank_path)
+    return [s for s in spectra if s.precursor_mz and s.metadata.get("ms_level") == "MS2"][:6000]
+
+
+@pytest.fixture(scope="module")
+def ei_index(swgdrug_spectra):
+    return SearchIndex.build(swgdrug_spectra, metrics=("cosine",))
+
+
+def _matchms(s):
+    import matchms
+
+    return matchms.Spectrum(mz=s.mz.astype(float), intensities=s.intensity.astype(float), metadata={"precursor_mz": 1.0})
+
+
+# ---------------------------------------------------------------- exact scores vs the references
+@pytest.mark.realdata
+@pytest.mark.parametrize("tol,powers", [(0.1, (0.0, 1.0)), (0.1, (1.0, 0.5))])
+def test_cosine_equals_matchms_on_real_ei(swgdrug_spectra, tol, powers):
+    from matchms.similarity import CosineGreedy
+
+    logging.getLogger("matchms").setLevel(logging.ERROR)
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, len(swgdrug_spectra), (200, 2))
+    cg = CosineGreedy(tolerance=tol, mz_power=powers[0], intensity_power=powers[1])
+    ref = np.array([float(cg.pair(_matchms(swgdrug_spectra[i]), _matchms(swgdrug_spectra[j]))["score"]) for i, j in pairs])
+    t = as_peak_table(swgdrug_spectra)
+    p = MetricParams("cosine", tolerance=tol, mz_power=powers[0], intensity_power=powers[1])
+    np.testing.assert_allclose(score_pairs(t, t, pairs[:, 0], pairs[:, 1], p), ref, atol=1e-5)
+    np.testing.assert_allclose(score_pairs_unit(t, t, pairs[:, 0], pairs[:, 1], p), ref, atol=1e-5)
+    i, j = pairs[0]
+    assert cosine_greedy(swgdrug_spectra[i], swgdrug_spectra[j], tol, *powers) == pytest.approx(ref[0], abs=1e-5)
+
+
+@pytest.mark.realdata
+def test_cosine_equals_matchms_on_real_msms(massbank_ms2):
+    from matchms.similarity import CosineGreedy
+
+    logging.getLogger("matchms").setLevel(logging.ERROR)
+    rng = np.random.default_rng(1)
+    # pairs with the same precursor (so that many peaks match), plus random ones
+    prec = np.array([s.precursor_mz for s in massbank_ms2])
+    order = np.argsort(prec)
+    close = np.c_[order[:-1], order[1:]][:150]
+    pairs = np.r_[close, rng.integers(0, len(massbank_ms2), (100, 2))]
+    cg = CosineGreedy(tolerance=0.02)
+    ref = np.array([float(cg.pair(_matchms(massbank_ms2[i]), _matchms(massbank_ms2[j]))["score"]) for i, j in pairs])
+    t = as_peak_table(massbank_ms2)
+    mine = score_pairs(t, t, pairs[:, 0], pairs[:, 1], MetricParams("cosine", tolerance=0.02))
+    assert (ref > 0.1).sum() > 20
+    np.testing.assert_allclose(mine, ref, atol=1e-5)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("which", ["ei", "msms"])
+def test_entropy_equals_ms_entropy(swgdrug_spectra, massbank_ms2, which):
+    import ms_entropy
+
+    spectra = swgdrug_spectra if which == "ei" else massbank_ms2
+    rng = np.random.default_rng(2)
+    pairs = rng.integers(0, len(spectra), (150, 2))
+    for i, j in pairs:
+        a, b = spectra[i], spectra[j]
+        ref = ms_entropy.calculate_entropy_similarity(np.c_[a.mz, a.intensity], np.c_[b.mz, b.intensity], ms2_tolerance_in_da=0.02)
+        assert entropy_similarity(a, b, tolerance=0.02) == pytest.approx(ref, abs=1e-5)
+
+
+@pytest.mark.realdata
+def test_identity_search_equals_flash(massbank_ms2):
+    from ms_entropy import FlashEntropySearch
+
+    lib, queries = massbank_ms2[:5000], _perturbed(massbank_ms2[:5000], 150) + massbank_ms2[5000:5150]
+    flash = FlashEntropySearch()
+    ordered = flash.build_index([{"precursor_mz": s.precursor_mz, "peaks": np.c_[s.mz, s.intensity].astype(np.float32), "i": i} for i, s in enumerate(lib)])
+    orig = np.array([d["i"] for d in ordered])
+    res = SearchIndex(lib).search(queries, k=3, metric="entropy", mode="identity", precursor_tolerance=0.01)
+    n_hits = 0
+    for qi, q in enumerate(queries):
+        peaks = flash.clean_spectrum_for_search(q.precursor_mz, np.c_[q.mz, q.intensity].astype(np.float32))
+        sc = flash.identity_search(q.precursor_mz, peaks, ms1_tolerance_in_da=0.01, ms2_tolerance_in_da=0.02) if len(peaks) else np.zeros(1)
+        if sc.max() <= 0:
+            continue
+        n_hits += 1
+        ref = np.zeros(len(lib))
+        ref[orig] = sc
+        assert res.scores[qi, 0] == pytest.approx(sc.max(), abs=1e-5)
+        got = res.indices[qi][res.indices[qi] >= 0]
+        np.testing.assert_allclose(ref[got], res.scores[qi, : got.size], atol=1e-5)
+    assert n_hits > 100
+
+
+# ---------------------------------------------------------------- two-stage search
+@pytest.mark.realdata
+@pytest.mark.parametrize("metric,mode", [("cosine", "similarity"), ("nist", "similarity"), ("entropy", "similarity"), ("cosine", "reverse")])
+def test_two_stage_top1_equals_exhaustive(swgdrug_spectra, ei_index, metric, mode):
+    queries = _perturbed(swgdrug_spectra, 300)
+    fast = ei_index.search(queries, k=5, metric=metric, mode=mode)
+    full = ei_index.search(queries, k=5, metric=metric, mode=mode, n_candidates=len(swgdrug_spectra))
+    np.testing.assert_array_equal(fast.indices[:, 0], full.indices[:, 0])
+    np.testing.assert_allclose(fast.scores[:, 0], full.scores[:, 0], atol=1e-12)
+    assert (np.diff(fast.scores, axis=1) <= 1e-12).all()  # sorted, best first
+
+
+@pytest.mark.realdata
+def test_search_finds_the_source_spectrum(swgdrug_spectra, ei_index):
+    res = ei_index.search(swgdrug_spectra[:200], k=1)
+    assert res.scores[:, 0] == pytest.approx(1.0, abs=1e-9)
+    # duplicates in the library may tie; the hit must be an identical-score spectrum
+    t = as_peak_table(swgdrug_spectra)
+    same = score_pairs_unit(t, t, np.arange(200), res.indices[:, 0], MetricParams("cosine"))
+    np.testing.assert_allclose(same, 1.0, atol=1e-9)
+    assert nist_match_factor(swgdrug_spectra[0], swgdrug_spectra[0]) == pytest.approx(1.0)
+
+
+def test_unit_and_general_engines_agree(rng):
+    spectra = []
+    for _ in range(60):
+        mz = np.unique(rng.integers(20, 300, rng.integers(3, 40))).astype(float)
+        spectra.append(Spectrum(mz, rng.random(mz.size).astype(np.float32) + 0.01))
+    t = as_peak_table(spectra)
+    pq, pl = rng.integers(0, 60, 400), rng.integers(0, 60, 400)
+    for m, rev in (("cosine", False), ("cosine", True), ("nist", False), ("nist", True)):
+        p = MetricParams(m, reverse=rev)
+        np.testing.assert_allclose(score_pairs_unit(t, t, pq, pl, p), score_pairs(t, t, pq, pl, p), atol=1e-12)
+
+
+def test_greedy_matches_equal_sequential_greedy(rng):
+    for _ in range(30):
+        n = rng.integers(1, 60)
+        pair = np.sort(rng.integers(0, 3, n))
+        qp, lp = rng.integers(0, 8, n), rng.integers(0, 8, n)
+        key = np.unique(np.c_[pair, qp, lp], axis=0)
+        pair, qp, lp = key.T
+        w = rng.random(pair.size)
+        got = set(greedy_matches(pair, qp, lp, w).tolist())
+        used_q, used_l, want = set(), set(), set()
+        for i in np.argsort(-w, kind="stable"):
+            if (pair[i], qp[i]) not in used_q and (pair[i], lp[i]) not in used_l:
+                want.add(int(i))
+                used_q.add((pair[i], qp[i]))
+                used_l.add((pair[i], lp[i]))
+        assert got == want
+
+
+def test_hybrid_search_finds_an_analogue():
+    # library: a spectrum with precursor 300; query: an "analogue" +14 Da whose fragments that keep the
+    # modification shift by 14 (neutral losses stay the same)
+    base = Spectrum([91.05, 120.08, 188.14, 250.2], [300, 1000, 600, 200], precursor_mz=300.0)
+    decoy = Spectrum([91.05, 105.07, 150.1], [1000, 400, 200], precursor_mz=314.0)
+    query = Spectrum([91.05, 134.08, 202.14, 264.2], [300, 1000, 600, 200], precursor_mz=314.0)
+    index = SearchIndex([base, decoy])
+    open_ = index.search([query], k=2, mode="similarity", tolerance=0.02)
+    hybrid = index.search([query], k=2, mode="hybrid", tolerance=0.02)
+    assert hybrid.indices[0, 0] == 0
+    assert hybrid.scores[0, 0] > 0.99
+    assert open_.scores[0, list(open_.indices[0]).index(0)] < 0.2
+
+
+def test_identity_mode_needs_precursors(swgdrug_spectra, ei_index):
+    with pytest.raises(ValueError, match="precursor"):
+        ei_index.search(swgdrug_spectra[:2], mode="identity")
+    with pytest.raises(ValueError, match="mode"):
+        ei_index.search(swgdrug_spectra[:2], mode="fuzzy")
+    with pytest.raises(ValueError, match="reverse"):
+        ei_index.search(swgdrug_spectra[:2], mode="reverse", metric="entropy")
+
+
+# ---------------------------------------------------------------- devices, index files, CLI
+def test_cuda_absent_is_a_clear_error(swgdrug_spectra, ei_index, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match="device='cpu'"):
+        ei_index.search(swgdrug_spectra[:2], device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        ei_index.search(swgdrug_spectra[:2], device="tpu")
+
+
+def test_fp32_and_bf16_give_the_same_hits(swgdrug_spectra, ei_index):
+    queries = _perturbed(swgdrug_spectra, 100, seed=3)
+    a = ei_index.search(queries, k=3)
+    b = SearchIndex(swgdrug_spectra, coarse_dtype="fp32").search(queries, k=3)
+    np.testing.assert_array_equal(a.indices[:, 0], b.indices[:, 0])
+    np.testing.assert_allclose(a.scores[:, 0], b.scores[:, 0])
+
+
+@pytest.mark.realdata
+def test_index_is_stored_and_checked(tmp_path, swgdrug_spectra):
+    from nps_id.spectra.library import SpectralLibrary
+
+    lib = SpectralLibrary.from_spectra(swgdrug_spectra[:300])
+    lib.save(tmp_path / "lib.h5")
+    lib = SpectralLibrary.open(tmp_path / "lib.h5")
+    with pytest.raises(LibraryError, match="no search index"):
+        SearchIndex.open(lib, build=False)
+    built = SearchIndex.build(lib)
+    path = built.save()
+    assert path == tmp_path / "lib.search"
+    again = SearchIndex.open(lib, build=False)
+    assert again._matrices
+    r1, r2 = built.search(swgdrug_spectra[:20], k=2), search(swgdrug_spectra[:20], again, k=2)
+    np.testing.assert_array_equal(r1.indices, r2.indices)
+    other = SpectralLibrary.from_spectra(swgdrug_spectra[:299])
+    with pytest.raises(LibraryError, match="stale"):
+        SearchIndex.open(other, path, build=False)
+
+
+@pytest.mark.realdata
+def test_cli_writes_csv_and_json(tmp_path, swgdrug_spectra):
+    from nps_id.cli import main
+    from nps_id.spectra import save_spectra
+    from nps_id.spectra.library import SpectralLibrary
+
+    SpectralLibrary.from_spectra(swgdrug_spectra[:500]).save(tmp_path / "lib.h5")
+    save_spectra(swgdrug_spectra[:3], tmp_path / "q.msp")
+    assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "-k", "2", "-o", str(tmp_path / "hits.csv")]) == 0
+    lines = (tmp_path / "hits.csv").read_text().splitlines()
+    assert lines[0].startswith("query,query_name,rank,library_index,score")
+    assert len(lines) == 7 and lines[1].split(",")[3] == "0"
+    assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "--metric", "nist", "-o", str(tmp_path / "hits.json")]) == 0
+    data = json.loads((tmp_path / "hits.json").read_text())
+    assert data["metric"] == "nist" and data["hits"][0]["score"] == pytest.approx(1.0)
+    assert (tmp_path / "lib.search" / "meta.json").exists()
+    assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "--device", "cuda"]) == 1
