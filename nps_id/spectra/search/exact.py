@@ -298,14 +298,17 @@ def score_pairs_unit(
     pq: np.ndarray,
     pl: np.ndarray,
     params: MetricParams,
+    lib_weights: np.ndarray | None = None,
     lib_norms: np.ndarray | None = None,
+    lib_cols: np.ndarray | None = None,
 ) -> np.ndarray:
     """Exact scores on 1-Da bins (valid where :func:`is_unit_mass` holds for both tables), vectorised.
 
     The queries become dense bin rows; each candidate library spectrum's peaks are gathered from the CSR
     arrays and look up the query value in their bin, so the work is proportional to the library peaks of the
-    candidates. Same inputs and result as :func:`score_pairs` (without `shift`). `lib_norms` (per library
-    spectrum, for cosine/nist weights) may be passed to save recomputing them.
+    candidates. Same inputs and result as :func:`score_pairs` (without `shift`). `lib_weights` (per library
+    peak: the metric's weights), `lib_norms` (per library spectrum, cosine/nist) and `lib_cols` (per library
+    peak: its 1-Da bin, int32, >= 0) may be passed to save recomputing them for the whole library on every call.
     """
     pq = np.asarray(pq, dtype=np.int64)
     pl = np.asarray(pl, dtype=np.int64)
@@ -314,25 +317,27 @@ def score_pairs_unit(
         return np.zeros(0)
     entropy = params.metric == "entropy"
     if entropy:
-        vq, vl = q.intensity.astype(np.float32), lib.intensity.astype(np.float32)
+        vq = np.asarray(q.intensity, dtype=np.float32)
+        vl = np.asarray(lib.intensity, dtype=np.float32) if lib_weights is None else lib_weights
     else:
         mp, ip = params.powers
-        vq, vl = _weights(q, mp, ip), _weights(lib, mp, ip)
+        vq = _weights(q, mp, ip)
+        vl = _weights(lib, mp, ip) if lib_weights is None else lib_weights
     uq, inv = np.unique(pq, return_inverse=True)
     lo = 0
     width = int(np.rint(max(q.mz.max() if q.mz.size else 0, 0))) + 2
     Qd = _dense_rows(q, uq, vq, lo, width)
-    # gather the candidates' library peaks
-    counts = np.diff(lib.offsets)[pl]
+    # gather the candidates' library peaks; look each up in its query's dense row (flat index)
+    counts = (lib.offsets[pl + 1] - lib.offsets[pl]).astype(np.int64)
     tot = int(counts.sum())
-    pair = np.repeat(np.arange(P, dtype=np.int64), counts)
     src = np.repeat(lib.offsets[pl] - (np.cumsum(counts) - counts), counts) + np.arange(tot, dtype=np.int64)
-    col = np.rint(lib.mz[src]).astype(np.int64)
-    np.clip(col, 0, width - 1, out=col)  # beyond the queries' range: the query value there is 0
-    qv = Qd[inv[pair], col]
-    hit = qv > 0
-    pair, qv, src = pair[hit], qv[hit], src[hit]
-    lv = vl[src]
+    col = np.rint(lib.mz[src]).astype(np.int32) if lib_cols is None else lib_cols[src]
+    np.minimum(col, width - 1, out=col)  # beyond the queries' range: the query value there is 0
+    flat = np.repeat(inv.astype(np.int64) * width, counts) + col
+    qv = Qd.ravel()[flat]
+    hit = np.flatnonzero(qv > 0)
+    pair = np.repeat(np.arange(P, dtype=np.int64), counts)[hit]
+    qv, lv = qv[hit], vl[src[hit]]
     if entropy:
         a = qv.astype(np.float32) / 2
         b = lv.astype(np.float32) / 2

@@ -29,7 +29,7 @@ __all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: stage-1 matrices stored as [bins x spectra]
 MODES = ("similarity", "reverse", "identity", "hybrid")
 
 
@@ -97,8 +97,8 @@ class SearchIndex:
         The reference spectra; hits are row indices into it.
     coarse_dtype : {"bf16", "fp32"}, default "bf16"
         Precision of the stage-1 matrices.
-    chunk : int, default 8192
-        Library rows per matrix product in stage 1.
+    chunk : int, optional
+        Library spectra per matrix product in stage 1 (default: sized to the query batch).
     n_candidates : int, default 50
         Candidates per query passed from stage 1 to exact scoring.
 
@@ -109,12 +109,12 @@ class SearchIndex:
     >>> hits.indices[0], hits.scores[0]  # doctest: +SKIP
     """
 
-    def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int = 8192, n_candidates: int = 50) -> None:
+    def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50) -> None:
         torch_dtype(coarse_dtype)
         self.library = library
         self.table: PeakTable = as_peak_table(library)
         self.coarse_dtype = coarse_dtype
-        self.chunk = int(chunk)
+        self.chunk = None if chunk is None else int(chunk)
         self.n_candidates = int(n_candidates)
         self.checksum = getattr(library, "checksum", None)
         mz = self.table.mz
@@ -232,11 +232,11 @@ class SearchIndex:
             kind, mp, ip, source = spec
             table = self.entropy_table() if source == "entropy" else self.table
             n = len(table)
-            out = np.empty((n, self.width), dtype=np.uint16 if self.coarse_dtype == "bf16" else np.float32)
+            out = np.empty((self.width, n), dtype=np.uint16 if self.coarse_dtype == "bf16" else np.float32)
             step = max(1, (1 << 24) // self.width)
             for s in range(0, n, step):
                 rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, min(n, s + step)))
-                out[s : s + rows.shape[0]] = _to_storage(rows, self.coarse_dtype)
+                out[:, s : s + rows.shape[0]] = _to_storage(rows, self.coarse_dtype).T
             self._matrices[key] = out
             self.build_seconds += time.perf_counter() - t0
             logger.info("built stage-1 matrix %s (%d x %d) in %.1f s", key, n, self.width, time.perf_counter() - t0)
@@ -254,15 +254,20 @@ class SearchIndex:
             self._on_device[key] = t.to(device)
         return self._on_device[key]
 
-    def _lib_norms(self, params: MetricParams) -> np.ndarray | None:
-        if params.metric == "entropy":
-            return None
+    def _lib_weights(self, params: MetricParams) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Per-peak library weights of the metric, per-spectrum norms (cosine/nist) and per-peak 1-Da bins,
+        computed once."""
         from nps_id.spectra.search.exact import _seg_norms, _weights
 
-        key = params.powers
-        cache = self.__dict__.setdefault("_norm_cache", {})
+        key = ("entropy",) if params.metric == "entropy" else params.powers
+        cache = self.__dict__.setdefault("_weight_cache", {})
         if key not in cache:
-            cache[key] = _seg_norms(_weights(self.table, *key), self.table.offsets)
+            if params.metric == "entropy":
+                table = self.entropy_table()
+                cache[key] = (np.asarray(table.intensity, dtype=np.float32), None, _bins(table))
+            else:
+                w = _weights(self.table, *params.powers)
+                cache[key] = (w, _seg_norms(w, self.table.offsets), _bins(self.table))
         return cache[key]
 
     # ------------------------------------------------------------------ search
@@ -361,7 +366,7 @@ class SearchIndex:
             if mode == "hybrid":
                 sc = _hybrid_scores(q_exact, lib_exact, pq, pl, params)
             elif unit:
-                sc = score_pairs_unit(q_exact, lib_exact, pq, pl, params, self._lib_norms(params))
+                sc = score_pairs_unit(q_exact, lib_exact, pq, pl, params, *self._lib_weights(params))
             else:
                 sc = score_pairs(q_exact, lib_exact, pq, pl, params)
             _top_k_per_query(pq - s, pl, sc, e - s, k, idx_out[s:e], sc_out[s:e])
@@ -416,6 +421,11 @@ class SearchIndex:
         first = np.repeat(np.cumsum(cnt) - cnt, cnt)
         pl = self._prec_order[np.repeat(a, cnt) + np.arange(pq.size) - first]
         return pq, pl
+
+
+def _bins(table: PeakTable) -> np.ndarray:
+    """Each peak's 1-Da bin (nearest integer m/z, clipped at 0) as int32."""
+    return np.maximum(np.rint(table.mz), 0).astype(np.int32)
 
 
 def _to_storage(rows: np.ndarray, dtype: str) -> np.ndarray:
