@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,7 +249,9 @@ class SearchIndex:
         key = (_spec_key(spec), device)
         if key not in self._on_device:
             arr = self._matrix(spec)
-            t = torch.from_numpy(np.ascontiguousarray(arr))
+            with warnings.catch_warnings():  # a memory-mapped, read-only index: torch only reads it
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                t = torch.from_numpy(np.ascontiguousarray(arr))
             if self.coarse_dtype == "bf16":
                 t = t.view(torch.bfloat16)
             self._on_device[key] = t.to(device)
