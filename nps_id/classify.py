@@ -804,29 +804,75 @@ def _progress_bar(show: bool | None, total: int | None) -> Any:
 # the real API of nps_id.spectra.search / nps_id.chem / nps_id.models or, where that is not there,
 # a small stand-in defined here (names start with _standin_).
 
-_EI_BINS = 1000  # unit-mass bins 0..999 for the stand-in search
+#: search settings per query group: GC-EI (no precursor) and MS/MS (precursor m/z)
+_GROUP_SEARCH = {"ei": {"metric": "nist"}, "msms": {"metric": "entropy"}}
+_GROUP_NAMES = {"ei": "EI (no precursor m/z)", "msms": "MS/MS (with precursor m/z)"}
 
 
-def _build_search_index(library: Any) -> Any:
-    """Prepare the library for searching (once per process)."""
-    return _standin_index(library)
+def _query_group(kind: str, precursor: float | None) -> str:
+    if kind != "ms":
+        return kind
+    return "ei" if precursor is None or (isinstance(precursor, float) and math.isnan(precursor)) else "msms"
 
 
-def _search_hits(index: Any, spectra: Sequence[Any], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-    """Top-`k` library hits per query.
+@dataclasses.dataclass
+class _GroupIndex:
+    """The library split by group, each part with its own :class:`~nps_id.spectra.search.SearchIndex`."""
+
+    groups: dict[str, tuple[np.ndarray, Any]]  # group -> (library rows, search index of those rows)
+
+
+def _build_search_index(library: Any) -> _GroupIndex:
+    """Prepare the library for searching (once per process): one search index per group (EI, MS/MS)."""
+    from nps_id.spectra.search import SearchIndex
+
+    prec = np.asarray(library.precursor_mz)
+    kinds = np.asarray(library.kinds, dtype=object)
+    groups = {}
+    for g in _GROUP_SEARCH:
+        mask = (kinds == "ms") & (np.isnan(prec) if g == "ei" else ~np.isnan(prec))
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            groups[g] = (rows, SearchIndex(library if rows.size == len(library) else library.select(rows)))
+    return _GroupIndex(groups)
+
+
+def _search_hits(index: _GroupIndex, spectra: Sequence[Any], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+    """Top-`k` library hits per query, each query searched against library spectra of its own group.
+
+    EI queries are scored with the NIST composite match factor, MS/MS queries with spectral entropy
+    similarity (open search, so analogues with another precursor m/z are found too).
 
     Returns
     -------
     indices : ndarray (Q, k) int64
         Library indices, best first; -1 where fewer than k candidates exist.
     scores : ndarray (Q, k) float
-        The search score (cosine-like, 0-1).
+        The search score (0-1).
     match_factors : ndarray (Q, k) float
-        NIST-style match factor (0-999) of the same hits.
+        The same score on the 0-999 match-factor scale.
     notes : list
         Per query None, or why the query could not be searched (it is then skipped).
     """
-    return _standin_search(index, spectra, k)
+    q = len(spectra)
+    idx = np.full((q, k), -1, dtype=np.int64)
+    sc = np.zeros((q, k))
+    notes: list[str | None] = [None] * q
+    members: dict[str, list[int]] = {}
+    for j, s in enumerate(spectra):
+        members.setdefault(_query_group(s.kind, s.precursor_mz), []).append(j)
+    for g, js in members.items():
+        if g not in index.groups:
+            what = _GROUP_NAMES.get(g, f"{g.upper()} (library search covers mass spectra only)")
+            for j in js:
+                notes[j] = f"the library holds no {what} spectra to compare with; use a library of that kind (-l)"
+            continue
+        rows, si = index.groups[g]
+        res = si.search([spectra[j] for j in js], k=k, **_GROUP_SEARCH[g])
+        found = res.indices >= 0
+        idx[js] = np.where(found, rows[np.maximum(res.indices, 0)], -1)
+        sc[js] = np.where(found, np.clip(np.nan_to_num(res.scores), 0.0, 1.0), 0.0)
+    return idx, sc, np.rint(999 * sc), notes
 
 
 def _label_library(library: Any) -> dict[str, np.ndarray]:
@@ -887,102 +933,7 @@ def _substructure_evidence(model: Any, spectra: Sequence[Any]) -> list[list[str]
     return [list(map(str, e)) for e in fn(list(spectra))]
 
 
-# ------------------------------------------------------------------------------------------------ stand-ins
-@dataclasses.dataclass
-class _StandinIndex:
-    """Stand-in search index: per group (EI-like / MS-MS), a dense unit-mass matrix of the library."""
-
-    groups: dict[str, tuple[np.ndarray, Any, Any]]  # group -> (library rows, cosine matrix, match-factor matrix)
-
-
-def _standin_group(kind: str, precursor: float | None) -> str:
-    if kind != "ms":
-        return kind
-    return "ei" if precursor is None or (isinstance(precursor, float) and math.isnan(precursor)) else "msms"
-
-
-def _standin_vectors(mz: np.ndarray, inten: np.ndarray, offsets: np.ndarray) -> tuple[Any, Any]:
-    """Unit-mass binned sparse vectors: sqrt-intensity (cosine) and m/z * I^0.5 (match factor), L2-normalised."""
-    from scipy import sparse
-
-    n = offsets.size - 1
-    row = np.repeat(np.arange(n), np.diff(offsets))
-    b = np.rint(mz).astype(np.int64)
-    keep = (b >= 0) & (b < _EI_BINS) & (inten > 0)
-    raw = sparse.csr_matrix(
-        (inten[keep].astype(np.float64), (row[keep], b[keep])), shape=(n, _EI_BINS)
-    )  # duplicates (two peaks in one bin) are summed
-    raw.sum_duplicates()
-    mx = np.asarray(raw.max(axis=1).todense()).ravel()
-    mx[mx == 0] = 1
-    raw = sparse.diags(1 / mx) @ raw
-    raw.data[raw.data < 0.005] = 0  # < 0.5 % of the base peak
-    raw.eliminate_zeros()
-    cosv = raw.sqrt()
-    mfv = raw.power(0.5) @ sparse.diags(np.arange(_EI_BINS, dtype=np.float64))
-    out = []
-    for v in (cosv, mfv):
-        v = sparse.csr_matrix(v)
-        norm = np.sqrt(np.asarray(v.multiply(v).sum(axis=1)).ravel())
-        norm[norm == 0] = 1
-        out.append(sparse.csr_matrix(sparse.diags(1 / norm) @ v, dtype=np.float32))
-    return out[0], out[1]
-
-
-def _standin_index(library: Any) -> _StandinIndex:
-    groups = {}
-    prec = library.precursor_mz
-    kinds = np.asarray(library.kinds, dtype=object)
-    gid = np.array([_standin_group(k, None if np.isnan(p) else p) for k, p in zip(kinds, prec)], dtype=object)
-    for g in ("ei", "msms"):
-        rows = np.flatnonzero(gid == g)
-        if rows.size == 0:
-            continue
-        sub = library.select(rows) if rows.size != len(library) else library
-        cosv, mfv = _standin_vectors(np.asarray(sub.mz), np.asarray(sub.intensity), np.asarray(sub.offsets))
-        groups[g] = (rows, cosv, mfv)
-    return _StandinIndex(groups)
-
-
-def _standin_search(index: _StandinIndex, spectra: Sequence[Any], k: int):
-    q = len(spectra)
-    idx = np.full((q, k), -1, dtype=np.int64)
-    sc = np.zeros((q, k))
-    mf = np.zeros((q, k))
-    notes: list[str | None] = [None] * q
-    groups: dict[str, list[int]] = {}
-    for j, s in enumerate(spectra):
-        groups.setdefault(_standin_group(s.kind, s.precursor_mz), []).append(j)
-    for g, members in groups.items():
-        if g not in index.groups:
-            what = {"ei": "EI (no precursor m/z)", "msms": "MS/MS (with precursor m/z)"}.get(g, g.upper())
-            for j in members:
-                notes[j] = f"the library holds no {what} spectra to compare with; use a library of that kind (-l)"
-            continue
-        rows, lcos, lmf = index.groups[g]
-        lens = [spectra[j].n_peaks for j in members]
-        offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        mz = np.concatenate([spectra[j].x for j in members]) if offsets[-1] else np.empty(0)
-        it = np.concatenate([spectra[j].intensity for j in members]) if offsets[-1] else np.empty(0, np.float32)
-        qcos, qmf = _standin_vectors(mz, it, offsets)
-        s = np.asarray((qcos @ lcos.T).todense())  # (Q, N)
-        kk = min(k, rows.size)
-        top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-        ts = np.take_along_axis(s, top, axis=1)
-        order = np.argsort(-ts, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        ts = np.take_along_axis(ts, order, axis=1)
-        for r, j in enumerate(members):
-            if qcos.indptr[r] == qcos.indptr[r + 1]:
-                notes[j] = "no peaks left after cleaning (all below 0.5 % of the base peak or outside m/z 0-999)"
-                continue
-            idx[j, :kk] = rows[top[r]]
-            sc[j, :kk] = np.clip(ts[r], 0, 1)
-            tm = np.asarray((lmf[top[r]] @ qmf[r].T).todense()).ravel()
-            mf[j, :kk] = np.rint(999 * np.clip(tm, 0, 1) ** 2)
-    return idx, sc, mf, notes
-
-
+# ------------------------------------------------------------------------------------------------ stand-in model
 class _StandinKnnModel:
     """Stand-in class model: a similarity-weighted vote of the library's labelled hits, with "unknown".
 
