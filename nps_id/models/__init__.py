@@ -1,1 +1,57 @@
-"""Classifiers and substructure models (spectrum -> class, spectrum -> fingerprint)."""
+"""Classifiers and substructure models (spectrum -> class, spectrum -> fingerprint).
+
+Names are imported lazily, so ``import nps_id.models`` stays cheap (no torch or scikit-learn until used).
+
+- :class:`SpectrumFeaturizer` -- features from spectra (binned, neutral losses, characteristic ions,
+  library-search evidence).
+- :class:`SpectrumClassifier` -- spectrum -> drug class; calibrated; open-set "unknown".
+- :class:`SubstructurePredictor` -- spectrum -> substructure fingerprint (PyTorch, CPU/CUDA);
+  ``rank_suspects(spectrum, smiles_list)``.
+- :func:`save_model` / :func:`load_model` -- safe model folders (skops + safetensors + JSON manifest).
+- :func:`cross_validate`, :func:`compound_groups` -- compound-grouped evaluation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "SpectrumFeaturizer",
+    "SpectrumClassifier",
+    "SubstructurePredictor",
+    "SuspectHit",
+    "enumerate_fentanyl_suspects",
+    "substructure_keys",
+    "ModelBundle",
+    "save_model",
+    "load_model",
+    "compound_groups",
+    "cross_validate",
+    "nearest_hit_baseline",
+]
+
+_LAZY = {
+    "SpectrumFeaturizer": "nps_id.models.features",
+    "SpectrumClassifier": "nps_id.models.classifier",
+    "SubstructurePredictor": "nps_id.models.substructure",
+    "SuspectHit": "nps_id.models.substructure",
+    "enumerate_fentanyl_suspects": "nps_id.models.substructure",
+    "substructure_keys": "nps_id.models.substructure",
+    "ModelBundle": "nps_id.models.io",
+    "save_model": "nps_id.models.io",
+    "load_model": "nps_id.models.io",
+    "compound_groups": "nps_id.models.evaluation",
+    "cross_validate": "nps_id.models.evaluation",
+    "nearest_hit_baseline": "nps_id.models.evaluation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nps_id.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
