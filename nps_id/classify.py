@@ -713,6 +713,10 @@ def classify(
     options = ClassifyOptions(top_k=top_k, identity_threshold=identity_threshold, min_probability=min_probability,
                               batch_size=batch_size)
     notes: list[str] = []
+    if isinstance(library, (str, os.PathLike)) and not Path(library).exists():
+        raise FileNotFoundError(
+            f"No such library file: {library}; build one with `python -m nps_id library build FILES -o {library}`"
+        )
     if library is None or model is None:
         from nps_id.defaults import ensure_defaults
 
@@ -800,9 +804,8 @@ def _progress_bar(show: bool | None, total: int | None) -> Any:
 
 
 # ================================================================================================ adapters
-# The only places that know the search engine, the chemistry labels and the classifier. Each either calls
-# the real API of nps_id.spectra.search / nps_id.chem / nps_id.models or, where that is not there,
-# a small stand-in defined here (names start with _standin_).
+# The only places that know the search engine (nps_id.spectra.search), the chemistry labels (nps_id.chem)
+# and the models (nps_id.models).
 
 #: search settings per query group: GC-EI (no precursor) and MS/MS (precursor m/z)
 _GROUP_SEARCH = {"ei": {"metric": "nist"}, "msms": {"metric": "entropy"}}
@@ -858,10 +861,7 @@ def _search_hits(index: _GroupIndex, spectra: Sequence[Any], k: int) -> tuple[np
     idx = np.full((q, k), -1, dtype=np.int64)
     sc = np.zeros((q, k))
     notes: list[str | None] = [None] * q
-    members: dict[str, list[int]] = {}
-    for j, s in enumerate(spectra):
-        members.setdefault(_query_group(s.kind, s.precursor_mz), []).append(j)
-    for g, js in members.items():
+    for g, js in _by_group(spectra).items():
         if g not in index.groups:
             what = _GROUP_NAMES.get(g, f"{g.upper()} (library search covers mass spectra only)")
             for j in js:
@@ -910,80 +910,57 @@ def _class_control_status(cls: str) -> tuple[str | None, str | None]:
 
 
 def _load_model(path: str | os.PathLike) -> Any:
-    """Load a class model from a file."""
-    return _standin_load_model(path)
+    """Load a model folder written by ``python -m nps_id train`` (checked: versions, checksums)."""
+    from nps_id.models.io import load_model
+
+    return load_model(path)
+
+
+def _by_group(spectra: Sequence[Any]) -> dict[str, list[int]]:
+    members: dict[str, list[int]] = {}
+    for j, s in enumerate(spectra):
+        members.setdefault(_query_group(s.kind, s.precursor_mz), []).append(j)
+    return members
 
 
 def _predict_class(model: Any, spectra: Sequence[Any], res: Resources, idx: np.ndarray, scores: np.ndarray) -> list[dict[str, float]]:
-    """Class probabilities per query ({} without a model)."""
-    if model is None:
-        return [{} for _ in spectra]
-    if isinstance(model, _StandinKnnModel):
-        return model.predict_proba_from_hits(res, idx, scores)
-    proba = np.asarray(model.predict_proba(list(spectra)))
-    classes = [str(c) for c in model.classes_]
-    return [{c: float(p) for c, p in zip(classes, row)} for row in proba]
+    """Class probabilities per query, from the model of the query's group ({} where there is none).
 
-
-def _substructure_evidence(model: Any, spectra: Sequence[Any]) -> list[list[str]]:
-    """Substructures the model finds evidence for, per query ([] where it cannot tell)."""
-    fn = getattr(model, "substructure_evidence", None)
-    if fn is None:
-        return [[] for _ in spectra]
-    return [list(map(str, e)) for e in fn(list(spectra))]
-
-
-# ------------------------------------------------------------------------------------------------ stand-in model
-class _StandinKnnModel:
-    """Stand-in class model: a similarity-weighted vote of the library's labelled hits, with "unknown".
-
-    Probabilities are the share of the summed (score - floor) of the top hits per class; when the best
-    hit scores below ``floor`` the query is too far from anything labelled and "unknown" gets the mass.
+    A query the classifier's open-set rule rejects (unlike every training spectrum) gets ``"unknown": 1.0``
+    first, followed by the class probabilities for information.
     """
-
-    classes_: list[str]
-
-    def __init__(self, k: int = 10, floor: float = 0.6) -> None:
-        self.k = k
-        self.floor = floor
-
-    def predict_proba_from_hits(self, res: Resources, idx: np.ndarray, scores: np.ndarray) -> list[dict[str, float]]:
-        out = []
-        for qi, qs in zip(idx, scores):
-            votes: dict[str, float] = {}
-            for i, s in zip(qi[: self.k], qs[: self.k]):
-                if i < 0:
-                    continue
-                c = res.classes[i] or "unclassified compound"
-                w = max(float(s) - self.floor, 0.0)
-                votes[c] = votes.get(c, 0.0) + w
-            total = sum(votes.values())
-            if total <= 0:
-                out.append({"unknown": 1.0})
-                continue
-            best = float(qs[0]) if len(qs) else 0.0
-            unknown = float(np.clip((0.85 - best) / 0.25, 0, 1))  # far from everything -> unknown
-            probs = {c: (1 - unknown) * v / total for c, v in votes.items() if v > 0}
-            if unknown > 0:
-                probs["unknown"] = unknown
-            out.append(dict(sorted(probs.items(), key=lambda kv: -kv[1])))
+    out: list[dict[str, float]] = [{} for _ in spectra]
+    if model is None:
         return out
+    if not hasattr(model, "classifiers"):  # any fitted object with predict_proba(spectra) and classes_
+        proba = np.asarray(model.predict_proba(list(spectra)))
+        classes = [str(c) for c in model.classes_]
+        return [{c: float(p) for c, p in zip(classes, row)} for row in proba]
+    for g, js in _by_group(spectra).items():
+        clf = model.classifiers.get(g)
+        if clf is None:
+            continue
+        det = clf.predict_detailed([spectra[j] for j in js])
+        classes = [str(c) for c in clf.classes_]
+        for r, j in enumerate(js):
+            probs = dict(sorted(zip(classes, map(float, det["proba"][r])), key=lambda kv: -kv[1]))
+            out[j] = {"unknown": 1.0, **probs} if det["unknown"][r] else probs
+    return out
 
 
-def _standin_load_model(path: str | os.PathLike) -> Any:
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"No such model file: {p}; train one with `python -m nps_id train`")
-    text = p.read_text(encoding="utf-8", errors="replace")[:4096]
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        doc = None
-    if isinstance(doc, dict) and doc.get("kind") == "nps_id.standin_knn":
-        return _StandinKnnModel(k=int(doc.get("k", 10)), floor=float(doc.get("floor", 0.6)))
-    from nps_id.errors import ModelError
-
-    raise ModelError(f"{p}: not a model file this nps_id can read; train one with `python -m nps_id train`")
+def _substructure_evidence(model: Any, spectra: Sequence[Any], min_p: float = 0.5, top: int = 6) -> list[list[str]]:
+    """Substructures the model finds evidence for, per query (``"fentanyl_core (0.97)"``; [] where it cannot tell)."""
+    out: list[list[str]] = [[] for _ in spectra]
+    if model is None or not hasattr(model, "substructure"):
+        return out
+    for g, js in _by_group(spectra).items():
+        sub = model.substructure.get(g)
+        if sub is None:
+            continue
+        for j, keys in zip(js, sub.predict_keys([spectra[j] for j in js])):
+            best = sorted(((p, k) for k, p in keys.items() if p >= min_p), reverse=True)[:top]
+            out[j] = [f"{k} ({p:.2f})" for p, k in best]
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ callable module

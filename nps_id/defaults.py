@@ -32,10 +32,14 @@ __all__ = ["DEFAULTS_VERSION", "Defaults", "reference_files", "defaults_key", "e
 logger = logging.getLogger(__name__)
 
 #: Bump when the way defaults are built changes (forces a rebuild).
-DEFAULTS_VERSION = 1
+DEFAULTS_VERSION = 2
 
 LIBRARY_NAME = "library.h5"
 MANIFEST_NAME = "manifest.json"
+MODEL_NAME = "model"
+#: training settings of the default model: smaller than ``nps_id train``'s (at most 5,000 "other" spectra per
+#: model, 30 epochs of the substructure models) so that the first run stays around a minute on 2 cores
+DEFAULT_TRAINING = {"max_other": 5000, "epochs": 30}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +112,7 @@ def _complete(folder: Path) -> Defaults | None:
         return None
     lib = folder / doc.get("library", LIBRARY_NAME)
     model = folder / doc["model"] if doc.get("model") else None
-    if not lib.is_file() or (model is not None and not model.is_file()):
+    if not lib.is_file() or (model is not None and not model.exists()):
         return None
     return Defaults(lib, model, folder, folder.name)
 
@@ -252,11 +256,15 @@ def label_columns(lib: Any, progress: bool | None = None) -> dict[str, Any]:
 
 
 def _train_default_model(lib: Any, folder: Path, progress: bool | None) -> str | None:
-    """Train the default class model on the labelled library; write it into `folder`; return its file name."""
-    return _standin_train_model(folder)
+    """Train the default models (EI and MS/MS: class and substructure) on the labelled library; write them
+    into ``folder / MODEL_NAME``; return that name, or None when no model could be trained."""
+    from nps_id.models.io import save_model
+    from nps_id.models.training import train_models
 
-
-def _standin_train_model(folder: Path) -> str:
-    name = "model.json"
-    (folder / name).write_text(json.dumps({"kind": "nps_id.standin_knn", "k": 10, "floor": 0.6}), encoding="utf-8")
-    return name
+    classifiers, substructure, reports = train_models(lib, ("ei", "msms"), progress=progress, **DEFAULT_TRAINING)
+    if not classifiers:
+        logger.warning("no class model could be trained from the default library; classify reports identities only")
+        return None
+    save_model(folder / MODEL_NAME, classifiers, substructure, library_checksum=lib.checksum,
+               extra={"library": "default", "training_data": reports})
+    return MODEL_NAME

@@ -163,7 +163,6 @@ def test_python_api_on_spectra_objects(small_library, swgdrug_spectra):
 
 def test_unidentified_query_gets_a_class_and_the_nearest_controlled(small_library, swgdrug_spectra):
     """A compound withheld from the library is not identified; the model's class is reported instead."""
-    from nps_id.classify import _StandinKnnModel  # noqa: F401  (the adapter's current model)
     from nps_id.spectra import SpectralLibrary
 
     lib = SpectralLibrary.open(small_library)

@@ -37,50 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and save; exit code 1 if no model could be trained."""
     import logging
-    import sys
 
-    from tqdm import tqdm
-
-    from nps_id.models.classifier import SpectrumClassifier
-    from nps_id.models.data import prepare
     from nps_id.models.io import save_model
-    from nps_id.models.substructure import SubstructurePredictor, resolve_device
+    from nps_id.models.training import train_models
     from nps_id.spectra.library import SpectralLibrary
 
     log = logging.getLogger("nps_id.train")
-    resolve_device(args.device)  # fail early on a bad device
     lib = SpectralLibrary.open(args.library)
     kinds = ("ei", "msms") if args.kind == "both" else (args.kind,)
-    steps = [(k, part) for k in kinds for part in (("classifier",) if args.no_substructure else ("classifier", "substructure"))]
-    bar = tqdm(total=len(steps) + len(kinds), desc="training", unit="step", disable=args.no_progress or not sys.stderr.isatty())
-    classifiers, substructure, reports = {}, {}, {}
-    for kind in kinds:
-        bar.set_postfix_str(f"{kind}: selecting and labelling")
-        data = prepare(lib, kind, min_compounds=args.min_compounds, max_other_spectra=args.max_other,
-                       random_state=args.seed, n_jobs=args.jobs)
-        bar.update(1)
-        reports[kind] = data.report
-        if len(data.report["classes"]) < 2:
-            log.warning("%s: fewer than 2 classes with enough compounds (%s); no %s model trained",
-                        kind, data.report["classes"], kind)
-            bar.update(len([s for s in steps if s[0] == kind]))
-            continue
-        bar.set_postfix_str(f"{kind}: classifier")
-        max_mz = 500 if kind == "ei" else 700
-        clf = SpectrumClassifier(mode=kind, max_mz=max_mz, random_state=args.seed)
-        clf.fit(data.library, data.y, groups=data.groups)
-        classifiers[kind] = clf
-        log.info("%s classifier: %d classes, temperature %.2f, open-set similarity threshold %.3f",
-                 kind, len(clf.classes_), clf.temperature_, clf.similarity_threshold_ or float("nan"))
-        bar.update(1)
-        if not args.no_substructure:
-            bar.set_postfix_str(f"{kind}: substructure model")
-            sub = SubstructurePredictor(mode=kind, max_mz=max_mz, epochs=args.epochs, device=args.device,
-                                        random_state=args.seed)
-            sub.fit(data.library)
-            substructure[kind] = sub
-            bar.update(1)
-    bar.close()
+    classifiers, substructure, reports = train_models(
+        lib, kinds, substructure=not args.no_substructure, min_compounds=args.min_compounds,
+        max_other=args.max_other, epochs=args.epochs, device=args.device, seed=args.seed, n_jobs=args.jobs,
+        progress=False if args.no_progress else None,
+    )
     if not classifiers and not substructure:
         log.error("no model could be trained from %s", args.library)
         return 1

@@ -330,8 +330,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         -------
         dict
             ``label`` (open-set label), ``class`` (best class regardless of the rule), ``probability``
-            (its calibrated probability), ``similarity`` (best library cosine; NaN in array mode) and
-            ``unknown`` (bool).
+            (its calibrated probability), ``proba`` (all calibrated class probabilities, columns in
+            ``classes_`` order), ``similarity`` (best library cosine; NaN in array mode) and ``unknown`` (bool).
         """
         check_is_fitted(self, "estimator_")
         F = self._features(X)
@@ -349,7 +349,7 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
                 unknown |= sim < self.similarity_threshold_
         label = cls.astype(object)
         label[unknown] = self.unknown_label
-        return {"label": label, "class": cls, "probability": pmax, "similarity": sim, "unknown": unknown}
+        return {"label": label, "class": cls, "probability": pmax, "proba": proba, "similarity": sim, "unknown": unknown}
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class of every sample; ``unknown_label`` where the open-set rule says so (``open_set=True``)."""
