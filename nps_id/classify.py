@@ -624,9 +624,14 @@ def _verdict(
     row["identified"] = identified
     if identified:
         row["verdict"] = "identified"
-        row["class"] = hits[0]["class"] or "unclassified compound"
-        row["control_status"] = hits[0]["control_status"] or None
-        row["control_note"] = hits[0]["control_note"] or None
+        # a library entry without a structure has no class: take it from the best entry of the same name
+        # that has one (within the identity threshold)
+        named = [h for h in hits if h["class"] and h["name"].casefold() == hits[0]["name"].casefold()
+                 and h["match_factor"] >= options.identity_threshold]
+        source = hits[0] if hits[0]["class"] or not named else named[0]
+        row["class"] = source["class"] or "unclassified compound"
+        row["control_status"] = source["control_status"] or None
+        row["control_note"] = source["control_note"] or None
         if row["class"] in probs:  # the model's view of the matched compound's class
             row["predicted_class"], row["probability"] = row["class"], probs[row["class"]]
     elif probs and best_class != "unknown" and best_p >= options.min_probability:

@@ -108,7 +108,9 @@ def build_demo_case(library, folder, seed: int = 20240611):
         if hits.size == 0:
             log.warning("demo: %s (%s) is not in the reference data; left out", name, ionisation)
             continue
-        i = int(hits[0])
+        with_structure = hits[keys[hits] != ""]
+        hits = with_structure if with_structure.size else hits
+        i = int(hits[np.argmax(library.n_peaks[hits])])  # the richest spectrum of the compound
         s = library[i]
         meta = {k: v for k, v in s.metadata.items() if k in ("name", "ionization", "precursor_type", "ion_mode")}
         if role == "replicate":
