@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("python -m nps_id --help", t_help, "python -c pass", t_py))
 
     print(f"library: {n} spectra from {', '.join(f.name for f in files)}")
-    print(f"{'what':45s} {'seconds':>10s}   {'baseline':22s} {'seconds':>9s} {'ratio':>9s}")
+    print(f"{'what':45s} {'seconds':>10s}   {'baseline':22s} {'seconds':>9s} {'base/this':>9s}")
     for what, t, base, tb in rows:
         print(f"{what:45s} {t:10.4f}   {base:22s} {tb:9.3f} {tb / t:8.1f}x")
     return 0
