@@ -208,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (< 2 min)")
     ap.add_argument("--sizes", type=int, nargs="*", help="scaled EI library sizes (default 100000 1000000)")
     ap.add_argument("--no-msms", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "search.json"))
+    ap.add_argument("--out", help="JSON file for the figures (default benchmarks/results/search[_quick].json)")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(ROOT / "benchmarks" / "results" / ("search_quick.json" if args.quick else "search.json"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from nps_id.spectra import load_spectra
 

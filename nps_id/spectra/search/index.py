@@ -102,6 +102,10 @@ class SearchIndex:
         Library spectra per matrix product in stage 1 (default: sized to the query batch).
     n_candidates : int, default 50
         Candidates per query passed from stage 1 to exact scoring.
+    max_bins : int or None, default 512
+        For unit-mass libraries without precursors (GC-EI), the stage-1 bins are limited to the window of
+        this many 1-Da bins that holds the most squared intensity (about m/z 25-537 for SWGDRUG); peaks
+        outside it still count in the norms and in the exact scores. None: every bin.
 
     Examples
     --------
@@ -110,7 +114,8 @@ class SearchIndex:
     >>> hits.indices[0], hits.scores[0]  # doctest: +SKIP
     """
 
-    def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50) -> None:
+    def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50,
+                 max_bins: int | None = 512) -> None:
         torch_dtype(coarse_dtype)
         self.library = library
         self.table: PeakTable = as_peak_table(library)
@@ -125,6 +130,8 @@ class SearchIndex:
         hi = max(hi, int(np.ceil(prec.max())) if prec.size else 0)
         self.width = -(-(hi - self.lo + 1) // 16) * 16
         self.unit_mass = is_unit_mass(self.table, 0.02)
+        if max_bins and self.width > max_bins and self.unit_mass and not prec.size:
+            self.lo, self.width = _bin_window(self.table, self.lo, self.width, int(max_bins))
         self._matrices: dict[str, np.ndarray] = {}
         self._on_device: dict[tuple[str, str], Any] = {}
         self._entropy_table: PeakTable | None = None
@@ -424,6 +431,15 @@ class SearchIndex:
         first = np.repeat(np.cumsum(cnt) - cnt, cnt)
         pl = self._prec_order[np.repeat(a, cnt) + np.arange(pq.size) - first]
         return pq, pl
+
+
+def _bin_window(table: PeakTable, lo: int, width: int, max_bins: int) -> tuple[int, int]:
+    """The `max_bins`-wide window of 1-Da bins (within ``lo .. lo + width``) holding the most squared intensity."""
+    col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
+    mass = np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
+    cum = np.concatenate([[0.0], np.cumsum(mass)])
+    start = int(np.argmax(cum[max_bins:] - cum[: width - max_bins + 1]))
+    return lo + start, max_bins
 
 
 def _bins(table: PeakTable) -> np.ndarray:
