@@ -11,8 +11,7 @@ Names are imported lazily, so ``import nps_id.chem`` stays cheap (RDKit loads on
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nps_id._lazy import lazy_names
 
 __all__ = [
     "Structure",
@@ -61,11 +60,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nps_id.chem' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

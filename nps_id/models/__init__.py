@@ -13,8 +13,7 @@ Names are imported lazily, so ``import nps_id.models`` stays cheap (no torch or 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nps_id._lazy import lazy_names
 
 __all__ = [
     "SpectrumFeaturizer",
@@ -47,11 +46,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nps_id.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

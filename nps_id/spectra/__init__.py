@@ -5,8 +5,7 @@ Names are imported lazily, so ``import nps_id.spectra`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nps_id._lazy import lazy_names
 
 __all__ = [
     "Spectrum",
@@ -29,11 +28,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nps_id.spectra' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
