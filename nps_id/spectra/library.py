@@ -125,6 +125,7 @@ class SpectralLibrary:
         self._columns: dict[str, np.ndarray | None] = {}
         self._column_kinds: dict[str, str] = {}
         self._present: dict[str, np.ndarray] = dict(present or {})
+        self._raw_text: dict[str, tuple[bytes, np.ndarray, np.ndarray]] = {}  # name -> (UTF-8 bytes, starts, ends)
         for name, values in (columns or {}).items():
             self._store_column(name, values)
         self._base_columns = list(self._columns)
@@ -341,13 +342,33 @@ class SpectralLibrary:
             meta = {}
             for k in self._columns:
                 if k in self._base_columns:
-                    v = self.column(k)[i]
+                    v = self._text_at(k, i)
                     if v != "" or (k in self._present and self._present[k][i]):
                         meta[k] = v
             return Spectrum._trusted(mz, inten, str(self.kinds[i]), None if np.isnan(prec) else float(prec), meta)
         return self.select(i)
 
+    def _text_at(self, name: str, i: int) -> str:
+        """Value `i` of a text column, without decoding the whole column when it is not loaded yet."""
+        values = self._columns[name]
+        if values is not None or self.path is None:
+            return self.column(name)[i]
+        raw = self._raw_text.get(name)
+        if raw is None:
+            import h5py
+
+            with h5py.File(self.path, "r") as fh:
+                blob = _memmap(Path(self.path), fh["columns"][name])
+            seps = np.flatnonzero(blob == 0)
+            if seps.size != len(self) - 1:
+                return self.column(name)[i]  # damaged: column() says so
+            raw = self._raw_text[name] = (blob.tobytes(), np.concatenate(([0], seps + 1)), np.append(seps, blob.size))
+        blob, starts, ends = raw
+        return blob[starts[i] : ends[i]].decode("utf-8", "surrogateescape")
+
     def __iter__(self) -> Iterator[Spectrum]:
+        for name in self._base_columns:  # every row is read: decode whole columns at once
+            self.column(name)
         for i in range(len(self)):
             yield self[i]
 
@@ -417,6 +438,7 @@ class SpectralLibrary:
                 arr = arr.copy()
         arr.flags.writeable = False
         self._columns[name] = arr
+        self._raw_text.pop(name, None)
         self._column_kinds[name] = kind
 
     def select(self, which: Any) -> "SpectralLibrary":

@@ -219,8 +219,11 @@ def test_corrupted_records_are_counted(tmp_path: Path, spectra_: list[Spectrum],
     assert report.n_read + report.n_skipped == len(spectra_)
     assert report.n_read == len(got)
     others = [s for i, s in enumerate(spectra_) if i != victim]
-    assert [s for s in got if s in others] == others
-    assert len([s for s in got if s not in others]) <= 1
+    # the untouched records are all read, in order; the corrupted one is skipped or read (as whatever it now says)
+    if len(got) == len(spectra_):
+        assert got[:victim] + got[victim + 1 :] == others
+    else:
+        assert got == others
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
