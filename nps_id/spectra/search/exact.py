@@ -196,10 +196,16 @@ def greedy_matches(pair: np.ndarray, qpeak: np.ndarray, lpeak: np.ndarray, weigh
     return order[np.concatenate(kept)]
 
 
-def _ratio_term(pair: np.ndarray, lmz: np.ndarray, wq: np.ndarray, wl: np.ndarray, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stein-Scott ratio term F_R and shared-peak count per pair from the kept matches."""
-    order = np.lexsort((lmz, pair))
-    pair, wq, wl = pair[order], wq[order], wl[order]
+def _ratio_term(
+    pair: np.ndarray, lmz: np.ndarray | None, wq: np.ndarray, wl: np.ndarray, n_pairs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stein-Scott ratio term F_R and shared-peak count per pair from the kept matches.
+
+    `lmz` (library m/z of each match) puts the matches in pair and m/z order; None when they already are.
+    """
+    if lmz is not None:
+        order = np.lexsort((lmz, pair))
+        pair, wq, wl = pair[order], wq[order], wl[order]
     n_c = np.bincount(pair, minlength=n_pairs).astype(np.float64)
     if pair.size < 2:
         return np.zeros(n_pairs), n_c
@@ -260,8 +266,7 @@ def score_pairs(
         nq = np.sqrt(np.bincount(pair, weights=wq_all[qp] ** 2, minlength=P))
         n_q = np.bincount(pair, minlength=P).astype(np.float64)
     else:
-        nqs = np.sqrt(np.add.reduceat(np.concatenate([wq_all**2, [0.0]]), q.offsets[:-1]))
-        nq = np.where(np.diff(q.offsets) > 0, nqs, 0.0)[pq]
+        nq = _seg_norms(wq_all, q.offsets)[pq]
         n_q = np.diff(q.offsets)[pq].astype(np.float64)
     denom = nq * nl
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -356,16 +361,7 @@ def score_pairs_unit(
         cos = np.where(denom > 0, dot / denom, 0.0)
     if params.metric == "cosine":
         return cos
-    # shared peaks are already in m/z order within each pair
-    n_c = np.bincount(pair, minlength=P).astype(np.float64)
-    if pair.size < 2:
-        return _composite(cos**2, np.zeros(P), n_c, n_q)
-    same = pair[1:] == pair[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (lv[1:] / lv[:-1]) * (qv[:-1] / qv[1:])
-    r = np.where(r > 1, 1 / r, r)
-    r = np.where(same & np.isfinite(r), r, 0.0)
-    f_r = np.bincount(pair[1:], weights=r, minlength=P) / np.maximum(n_c - 1, 1)
+    f_r, n_c = _ratio_term(pair, None, qv, lv, P)  # shared peaks are already in m/z order within each pair
     return _composite(cos**2, f_r, n_c, n_q)
 
 

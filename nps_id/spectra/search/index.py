@@ -472,7 +472,7 @@ def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
 def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
     """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
     found no direct partner (each peak used once); scored with the metric's formula."""
-    from nps_id.spectra.search.exact import greedy_matches, match_peaks, _weights
+    from nps_id.spectra.search.exact import _seg_norms, _weights, greedy_matches, match_peaks
 
     P = pq.size
     if P == 0:
@@ -499,8 +499,8 @@ def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -
         return np.bincount(pair, weights=w, minlength=P)
     mp, ip = params.powers
     wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
-    nq = np.sqrt(np.add.reduceat(np.concatenate([wq**2, [0.0]]), q.offsets[:-1]))[pq]
-    nl = np.sqrt(np.add.reduceat(np.concatenate([wl**2, [0.0]]), lib.offsets[:-1]))[pl]
+    nq = _seg_norms(wq, q.offsets)[pq]
+    nl = _seg_norms(wl, lib.offsets)[pl]
     dot = np.bincount(pair, weights=w, minlength=P)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(nq * nl > 0, dot / (nq * nl), 0.0)
