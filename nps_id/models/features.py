@@ -44,6 +44,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from nps_id.errors import ModelError
+from nps_id.spectra.spectrum import pack_peaks
 
 __all__ = ["SpectrumFeaturizer", "SpectraBatch", "as_batch", "binned_matrix", "is_spectra"]
 
@@ -142,16 +143,8 @@ def as_batch(X: Any) -> SpectraBatch:
         )
     if any(s.kind != "ms" for s in spectra):
         raise ModelError("nps_id.models works on mass spectra (kind 'ms'); got an IR/Raman spectrum")
-    n = len(spectra)
-    lengths = np.fromiter((s.n_peaks for s in spectra), dtype=np.int64, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    mz = np.concatenate([s.x for s in spectra]) if n else np.empty(0)
-    inten = np.concatenate([s.intensity for s in spectra]) if n else np.empty(0, np.float32)
-    prec = np.fromiter(
-        (np.nan if s.precursor_mz is None else s.precursor_mz for s in spectra), dtype=np.float64, count=n
-    )
-    return SpectraBatch(mz, inten.astype(np.float32, copy=False), offsets, prec, [s.metadata for s in spectra])
+    mz, inten, offsets, prec = pack_peaks(spectra)
+    return SpectraBatch(mz, inten, offsets, prec, [s.metadata for s in spectra])
 
 
 def _scaled_peaks(batch: SpectraBatch, power: float) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id.errors import LibraryError
-from nps_id.spectra.spectrum import Spectrum
+from nps_id.spectra.spectrum import Spectrum, pack_peaks
 
 __all__ = ["SpectralLibrary", "FORMAT_VERSION"]
 
@@ -154,12 +154,7 @@ class SpectralLibrary:
                 logger.info("pipeline dropped %d of %d spectra", len(spectra) - len(kept), len(spectra))
             spectra = kept
         n = len(spectra)
-        lengths = np.fromiter((s.n_peaks for s in spectra), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        mz = np.concatenate([s.x for s in spectra]) if n else np.empty(0)
-        intensity = np.concatenate([s.intensity for s in spectra]) if n else np.empty(0, np.float32)
-        precursor = np.array([np.nan if s.precursor_mz is None else s.precursor_mz for s in spectra], dtype=float)
+        mz, intensity, offsets, precursor = pack_peaks(spectra)
         kinds = np.array([s.kind for s in spectra], dtype=object)
         metas = [s.metadata for s in spectra]
         keys: dict[str, None] = {}

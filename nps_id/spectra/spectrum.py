@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from nps_id.errors import InvalidSpectrumError
 
-__all__ = ["Spectrum", "KINDS"]
+__all__ = ["Spectrum", "KINDS", "pack_peaks"]
 
 KINDS = ("ms", "ir", "raman")
 Kind = Literal["ms", "ir", "raman"]
@@ -192,3 +193,27 @@ class Spectrum:
         if name:
             parts.append(f"name={name!r}")
         return f"Spectrum({', '.join(parts)})"
+
+
+def pack_peaks(spectra: Sequence[Spectrum]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate the peaks of many spectra into CSR arrays.
+
+    Returns
+    -------
+    x : ndarray of float64
+        All x values, spectrum after spectrum.
+    intensity : ndarray of float32
+    offsets : ndarray of int64, length ``len(spectra) + 1``
+        Spectrum i holds ``x[offsets[i]:offsets[i + 1]]``.
+    precursor_mz : ndarray of float64
+        NaN where a spectrum has none.
+    """
+    n = len(spectra)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((s.n_peaks for s in spectra), dtype=np.int64, count=n), out=offsets[1:])
+    x = np.concatenate([s.x for s in spectra]) if n else np.empty(0)
+    intensity = np.concatenate([s.intensity for s in spectra]) if n else np.empty(0, np.float32)
+    precursor = np.fromiter(
+        (np.nan if s.precursor_mz is None else s.precursor_mz for s in spectra), dtype=np.float64, count=n
+    )
+    return x.astype(np.float64, copy=False), intensity.astype(np.float32, copy=False), offsets, precursor

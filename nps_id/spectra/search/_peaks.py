@@ -72,14 +72,9 @@ def as_peak_table(spectra: Any) -> PeakTable:
         )
     if hasattr(spectra, "mz") and hasattr(spectra, "intensity"):  # a single Spectrum
         spectra = [spectra]
-    spectra = list(spectra)
-    lengths = np.fromiter((len(s.mz) for s in spectra), dtype=np.int64, count=len(spectra))
-    offsets = np.zeros(len(spectra) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    mz = np.concatenate([s.mz for s in spectra]) if spectra else np.zeros(0)
-    inten = np.concatenate([s.intensity for s in spectra]) if spectra else np.zeros(0, np.float32)
-    prec = np.array([np.nan if s.precursor_mz is None else s.precursor_mz for s in spectra], dtype=np.float64)
-    return PeakTable(mz.astype(np.float64, copy=False), inten.astype(np.float32, copy=False), offsets, prec)
+    from nps_id.spectra.spectrum import pack_peaks
+
+    return PeakTable(*pack_peaks(list(spectra)))
 
 
 def resolve_device(device: str | None) -> str:
