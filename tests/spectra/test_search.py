@@ -145,12 +145,17 @@ def test_search_finds_the_source_spectrum(swgdrug_spectra, ei_index):
     assert nist_match_factor(swgdrug_spectra[0], swgdrug_spectra[0]) == pytest.approx(1.0)
 
 
+def _random_unit_spectra(rng, n, lo, hi, max_peaks):
+    """`n` random unit-mass spectra with peaks at integer m/z in [lo, hi)."""
+    out = []
+    for _ in range(n):
+        mz = np.unique(rng.integers(lo, hi, rng.integers(1, max_peaks))).astype(float)
+        out.append(Spectrum(mz, rng.random(mz.size).astype(np.float32) + 0.01))
+    return out
+
+
 def test_unit_and_general_engines_agree(rng):
-    spectra = []
-    for _ in range(60):
-        mz = np.unique(rng.integers(20, 300, rng.integers(3, 40))).astype(float)
-        spectra.append(Spectrum(mz, rng.random(mz.size).astype(np.float32) + 0.01))
-    t = as_peak_table(spectra)
+    t = as_peak_table(_random_unit_spectra(rng, 60, 20, 300, 40))
     pq, pl = rng.integers(0, 60, 400), rng.integers(0, 60, 400)
     for m, rev in (("cosine", False), ("cosine", True), ("nist", False), ("nist", True)):
         p = MetricParams(m, reverse=rev)
@@ -196,6 +201,72 @@ def test_identity_mode_needs_precursors(swgdrug_spectra, ei_index):
         ei_index.search(swgdrug_spectra[:2], mode="fuzzy")
     with pytest.raises(ValueError, match="reverse"):
         ei_index.search(swgdrug_spectra[:2], mode="reverse", metric="entropy")
+
+
+# ---------------------------------------------------------------- stage 1: folding and block top-k
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_block_topk_equals_torch_topk(rng, dtype):
+    import torch
+
+    from nps_id.spectra.search.binned import _block_topk, torch_dtype
+
+    n = 7
+    S = torch.from_numpy(rng.random((9, 64 * 64)).astype(np.float32))
+    S[:, ::3] = 0.0  # ties
+    S[2] = 0.0  # a row of ties only
+    S[4, 100:] = -float("inf")  # filtered columns
+    S = S.to(torch_dtype(dtype))
+    v, i = _block_topk(S, n)
+    ref, _ = torch.topk(S.float(), n, dim=1)
+    np.testing.assert_array_equal(np.sort(v.numpy(), 1), np.sort(ref.numpy(), 1))
+    np.testing.assert_array_equal(torch.gather(S.float(), 1, i).numpy(), v.numpy())  # indices point at the values
+    assert (i[4] < 100).all()
+    assert len(set(i[2].tolist())) == n
+
+
+def test_fold_columns_pairs_heavy_with_light(rng):
+    from nps_id.spectra.search.binned import fold_columns
+
+    mass = rng.random(16)
+    col = fold_columns(mass, 2)
+    assert sorted(np.bincount(col)) == [2] * 8
+    order = np.argsort(-mass)
+    assert col[order[0]] == col[order[-1]] and col[order[7]] == col[order[8]]
+    assert (fold_columns(mass, 1) == np.argsort(np.argsort(-mass))).all()
+    with pytest.raises(ValueError, match="divide"):
+        fold_columns(mass, 3)
+
+
+def test_folded_stage1_score_bounds_the_unfolded_one(rng):
+    from nps_id.spectra.search.binned import bin_rows, fold_columns
+
+    t = as_peak_table(_random_unit_spectra(rng, 40, 10, 265, 60))
+    colmap = fold_columns(rng.random(256), 2)
+    full = bin_rows(t, 10, 256, 0.0, 1.0)
+    folded = bin_rows(t, 10, 256, 0.0, 1.0, colmap=colmap)
+    assert folded.shape == (40, 128)
+    np.testing.assert_allclose(folded.sum(1), full.sum(1), rtol=1e-5)  # nothing lost, only moved
+    assert (folded @ folded.T >= full @ full.T - 1e-6).all()
+
+
+def test_coarse_topk_in_chunks_equals_full_scoring(rng):
+    import torch
+
+    from nps_id.spectra.search.binned import coarse_topk
+
+    lib = torch.from_numpy(rng.random((32, 64 * 200)).astype(np.float32))
+    q = torch.from_numpy(rng.random((5, 32)).astype(np.float32))
+    v, i = coarse_topk(q, lib, 6, chunk=64 * 80)  # chunks of 5,120 columns and a remainder of 2,560
+    full = (q @ lib).numpy()
+    ref = np.argsort(-full, axis=1)[:, :6]
+    np.testing.assert_array_equal(i.numpy(), ref)
+    np.testing.assert_allclose(v.numpy(), np.take_along_axis(full, ref, 1), rtol=1e-6)
+
+
+@pytest.mark.realdata
+def test_ei_index_folds_two_bins_per_column(swgdrug_spectra, ei_index):
+    assert ei_index.colmap is not None and ei_index.columns == ei_index.width // 2
+    assert SearchIndex(swgdrug_spectra, fold=1).colmap is None
 
 
 # ---------------------------------------------------------------- devices, index files, CLI

@@ -22,7 +22,7 @@ import numpy as np
 
 from nps_id.errors import LibraryError
 from nps_id.spectra.search._peaks import PeakTable, as_peak_table, resolve_device
-from nps_id.spectra.search.binned import bin_rows, coarse_topk, torch_dtype
+from nps_id.spectra.search.binned import bin_rows, coarse_topk, fold_columns, torch_dtype
 from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
 from nps_id.spectra.search.exact import MetricParams, is_unit_mass, score_pairs, score_pairs_unit
 
@@ -30,7 +30,7 @@ __all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 2  # 2: stage-1 matrices stored as [bins x spectra]
+INDEX_VERSION = 3  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded two per column
 MODES = ("similarity", "reverse", "identity", "hybrid")
 
 
@@ -85,8 +85,8 @@ class SearchResult:
 
 
 def _spec_key(spec: tuple) -> str:
-    kind, mp, ip, source = spec
-    return f"{kind}-{source}-mz{mp:g}-int{ip:g}"
+    kind, mp, ip, source, folded = spec
+    return f"{kind}-{source}-mz{mp:g}-int{ip:g}" + ("" if folded else "-unfolded")
 
 
 class SearchIndex:
@@ -106,6 +106,11 @@ class SearchIndex:
         For unit-mass libraries without precursors (GC-EI), the stage-1 bins are limited to the window of
         this many 1-Da bins that holds the most squared intensity (about m/z 25-537 for SWGDRUG); peaks
         outside it still count in the norms and in the exact scores. None: every bin.
+    fold : int, default 2
+        For those windowed GC-EI libraries, 1-Da bins per stage-1 column: the most intense bins (summed squared
+        intensity over the library) share a column with the least intense ones (:func:`~nps_id.spectra.search.
+        binned.fold_columns`). Half the columns halve the matrix-product work; a folded stage-1 score is never
+        below the unfolded one and the exact stage re-scores from the peaks. 1: no folding.
 
     Examples
     --------
@@ -115,7 +120,7 @@ class SearchIndex:
     """
 
     def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50,
-                 max_bins: int | None = 512) -> None:
+                 max_bins: int | None = 512, fold: int = 2) -> None:
         torch_dtype(coarse_dtype)
         self.library = library
         self.table: PeakTable = as_peak_table(library)
@@ -130,8 +135,12 @@ class SearchIndex:
         hi = max(hi, int(np.ceil(prec.max())) if prec.size else 0)
         self.width = -(-(hi - self.lo + 1) // 16) * 16
         self.unit_mass = is_unit_mass(self.table, 0.02)
+        self.colmap: np.ndarray | None = None  # bin -> stage-1 column, where bins are folded
         if max_bins and self.width > max_bins and self.unit_mass and not prec.size:
             self.lo, self.width = _bin_window(self.table, self.lo, self.width, int(max_bins))
+            if fold > 1 and self.width % fold == 0:
+                self.colmap = fold_columns(_bin_mass(self.table, self.lo, self.width), int(fold))
+        self.columns = self.width if self.colmap is None else int(self.colmap.max()) + 1
         self._matrices: dict[str, np.ndarray] = {}
         self._on_device: dict[tuple[str, str], Any] = {}
         self._entropy_table: PeakTable | None = None
@@ -173,6 +182,7 @@ class SearchIndex:
                 and meta.get("checksum") == index.checksum
                 and meta.get("coarse_dtype") == index.coarse_dtype
                 and (meta.get("lo"), meta.get("width")) == (index.lo, index.width)
+                and meta.get("colmap") == (None if index.colmap is None else index.colmap.tolist())
             )
             if fresh:
                 for key in meta.get("matrices", []):
@@ -212,6 +222,7 @@ class SearchIndex:
             "coarse_dtype": self.coarse_dtype,
             "lo": self.lo,
             "width": self.width,
+            "colmap": None if self.colmap is None else self.colmap.tolist(),
             "n_spectra": len(self.table),
             "matrices": sorted(self._matrices),
         }
@@ -222,10 +233,12 @@ class SearchIndex:
     # ------------------------------------------------------------------ stage-1 matrices
     def _coarse_spec(self, params: MetricParams, neutral_loss: bool = False) -> tuple:
         kind = "nl" if neutral_loss else "frag"
+        # reverse search divides by the query's norm on the library spectrum's bins: it needs them unfolded
+        folded = self.colmap is not None and not params.reverse
         if params.metric == "entropy":
-            return (kind, 0.0, 0.5, "entropy")
+            return (kind, 0.0, 0.5, "entropy", folded)
         mp, ip = params.powers
-        return (kind, float(mp), float(ip), "raw")
+        return (kind, float(mp), float(ip), "raw", folded)
 
     def entropy_table(self) -> PeakTable:
         """The library cleaned and entropy-weighted as FlashEntropySearch does (computed once)."""
@@ -237,17 +250,19 @@ class SearchIndex:
         key = _spec_key(spec)
         if key not in self._matrices:
             t0 = time.perf_counter()
-            kind, mp, ip, source = spec
+            kind, mp, ip, source, folded = spec
             table = self.entropy_table() if source == "entropy" else self.table
             n = len(table)
-            out = np.empty((self.width, n), dtype=np.uint16 if self.coarse_dtype == "bf16" else np.float32)
+            colmap = self.colmap if folded else None
+            cols = self.width if colmap is None else self.columns
+            out = np.empty((cols, n), dtype=np.uint16 if self.coarse_dtype == "bf16" else np.float32)
             step = max(1, (1 << 24) // self.width)
             for s in range(0, n, step):
-                rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, min(n, s + step)))
+                rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, min(n, s + step)), colmap)
                 out[:, s : s + rows.shape[0]] = _to_storage(rows, self.coarse_dtype).T
             self._matrices[key] = out
             self.build_seconds += time.perf_counter() - t0
-            logger.info("built stage-1 matrix %s (%d x %d) in %.1f s", key, n, self.width, time.perf_counter() - t0)
+            logger.info("built stage-1 matrix %s (%d x %d) in %.1f s", key, n, cols, time.perf_counter() - t0)
         return self._matrices[key]
 
     def _device_matrix(self, spec: tuple, device: str):
@@ -374,11 +389,12 @@ class SearchIndex:
                 pq, pl = self._coarse_pairs(qt, s, e, params, n_cand, device, hybrid=(mode == "hybrid"))
             t1 = time.perf_counter()
             if mode == "hybrid":
-                sc = _hybrid_scores(q_exact, lib_exact, pq, pl, params)
+                sc = _in_pieces(lambda a, b: _hybrid_scores(q_exact, lib_exact, a, b, params), pq, pl)
             elif unit:
-                sc = score_pairs_unit(q_exact, lib_exact, pq, pl, params, *self._lib_weights(params))
+                lw = self._lib_weights(params)
+                sc = _in_pieces(lambda a, b: score_pairs_unit(q_exact, lib_exact, a, b, params, *lw), pq, pl)
             else:
-                sc = score_pairs(q_exact, lib_exact, pq, pl, params)
+                sc = _in_pieces(lambda a, b: score_pairs(q_exact, lib_exact, a, b, params), pq, pl)
             _top_k_per_query(pq - s, pl, sc, e - s, k, idx_out[s:e], sc_out[s:e])
             timings["coarse"] += t1 - t0
             timings["exact"] += time.perf_counter() - t1
@@ -387,13 +403,14 @@ class SearchIndex:
     def _query_rows(self, qt: PeakTable, s: int, e: int, spec: tuple, device: str):
         import torch
 
-        kind, mp, ip, source = spec
+        kind, mp, ip, source, folded = spec
+        colmap = self.colmap if folded else None
         table = qt
         if source == "entropy":
             table = entropy_weights(clean_for_entropy(qt.take(np.arange(s, e)), min_diff=0.05, precursor_removal=1.6))
-            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl")
+            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", colmap=colmap)
         else:
-            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, e))
+            rows = bin_rows(table, self.lo, self.width, mp, ip, kind == "nl", slice(s, e), colmap)
         return torch.from_numpy(rows).to(device=device, dtype=torch_dtype(self.coarse_dtype))
 
     def _coarse_pairs(self, qt, s, e, params, n_cand, device, hybrid=False):
@@ -433,10 +450,15 @@ class SearchIndex:
         return pq, pl
 
 
+def _bin_mass(table: PeakTable, lo: int, width: int) -> np.ndarray:
+    """Summed squared intensity of the library per 1-Da bin ``lo .. lo + width - 1`` (outside: the edge bins)."""
+    col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
+    return np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
+
+
 def _bin_window(table: PeakTable, lo: int, width: int, max_bins: int) -> tuple[int, int]:
     """The `max_bins`-wide window of 1-Da bins (within ``lo .. lo + width``) holding the most squared intensity."""
-    col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
-    mass = np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
+    mass = _bin_mass(table, lo, width)
     cum = np.concatenate([[0.0], np.cumsum(mass)])
     start = int(np.argmax(cum[max_bins:] - cum[: width - max_bins + 1]))
     return lo + start, max_bins
@@ -454,6 +476,22 @@ def _to_storage(rows: np.ndarray, dtype: str) -> np.ndarray:
     bits = rows.view(np.uint32)
     rounded = bits + 0x7FFF + ((bits >> 16) & 1)
     return (rounded >> 16).astype(np.uint16)
+
+
+def _in_pieces(score, pq: np.ndarray, pl: np.ndarray, piece: int = 8192) -> np.ndarray:
+    """``score(pq, pl)`` computed over pieces of `piece` pairs in a thread pool, concatenated in order.
+
+    The pieces' arrays stay cache-sized, and numpy releases the GIL in the gathers and arithmetic that make
+    up the exact scores, so the threads run on all cores (about 3x one big call on 2 cores).
+    """
+    if pq.size <= piece:
+        return score(pq, pl)
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = range(0, pq.size, piece)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with ThreadPoolExecutor(min(8, cores)) as pool:
+        return np.concatenate(list(pool.map(lambda a: score(pq[a : a + piece], pl[a : a + piece]), starts)))
 
 
 def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
