@@ -228,20 +228,22 @@ def test_fold_columns_pairs_heavy_with_light(rng):
     from nps_id.spectra.search.binned import fold_columns
 
     mass = rng.random(16)
-    col = fold_columns(mass, 2)
+    col = fold_columns(mass, 8)
     assert sorted(np.bincount(col)) == [2] * 8
     order = np.argsort(-mass)
     assert col[order[0]] == col[order[-1]] and col[order[7]] == col[order[8]]
-    assert (fold_columns(mass, 1) == np.argsort(np.argsort(-mass))).all()
-    with pytest.raises(ValueError, match="divide"):
-        fold_columns(mass, 3)
+    assert (fold_columns(mass, 16) == np.argsort(np.argsort(-mass))).all()
+    assert sorted(np.bincount(fold_columns(mass, 6))) == [2, 2, 3, 3, 3, 3]  # 16 bins: tiers of 6, 6 and 4
+    for bad in (0, 17):
+        with pytest.raises(ValueError, match="between"):
+            fold_columns(mass, bad)
 
 
 def test_folded_stage1_score_bounds_the_unfolded_one(rng):
     from nps_id.spectra.search.binned import bin_rows, fold_columns
 
     t = as_peak_table(_random_unit_spectra(rng, 40, 10, 265, 60))
-    colmap = fold_columns(rng.random(256), 2)
+    colmap = fold_columns(rng.random(256), 128)
     full = bin_rows(t, 10, 256, 0.0, 1.0)
     folded = bin_rows(t, 10, 256, 0.0, 1.0, colmap=colmap)
     assert folded.shape == (40, 128)
@@ -264,9 +266,11 @@ def test_coarse_topk_in_chunks_equals_full_scoring(rng):
 
 
 @pytest.mark.realdata
-def test_ei_index_folds_two_bins_per_column(swgdrug_spectra, ei_index):
-    assert ei_index.colmap is not None and ei_index.columns == ei_index.width // 2
-    assert SearchIndex(swgdrug_spectra, fold=1).colmap is None
+def test_ei_index_folds_every_bin_into_256_columns(swgdrug_spectra, ei_index):
+    t = as_peak_table(swgdrug_spectra)
+    assert ei_index.columns == 256 and ei_index.colmap.size == ei_index.width
+    assert ei_index.lo <= t.mz.min() and t.mz.max() < ei_index.lo + ei_index.width  # no peak outside stage 1
+    assert SearchIndex(swgdrug_spectra, coarse_columns=None).colmap is None
 
 
 # ---------------------------------------------------------------- devices, index files, CLI

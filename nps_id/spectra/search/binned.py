@@ -74,34 +74,33 @@ def bin_rows(
     return flat.reshape(n, cols).astype(np.float32)
 
 
-def fold_columns(mass: np.ndarray, fold: int) -> np.ndarray:
-    """Column of each bin when `fold` bins share a column: heavy bins share with light ones.
+def fold_columns(mass: np.ndarray, columns: int) -> np.ndarray:
+    """Column of each bin when the bins are folded into `columns` columns: heavy bins share with light ones.
 
     Bins are ranked by `mass` (e.g. the library's summed squared intensity per bin) and dealt to the columns in
     snake order (ranks 0..D-1 to columns 0..D-1, ranks D..2D-1 to columns D-1..0, ...), so the most intense
     bin shares its column with the least intense of the next tier: the cross terms that folding adds to a dot
-    product stay small.
+    product stay small, and no bin is dropped.
 
     Parameters
     ----------
     mass : ndarray [width]
         Weight of each bin.
-    fold : int
-        Bins per column (>= 1); ``width`` must be a multiple of it.
+    columns : int
+        Number of columns D (1 <= D <= width).
 
     Returns
     -------
     ndarray of int64 [width]
-        Column index (0 .. width // fold - 1) of each bin.
+        Column index (0 .. D - 1) of each bin.
     """
     width = mass.size
-    if fold < 1 or width % fold:
-        raise ValueError(f"fold={fold} must be >= 1 and divide the {width} bins")
-    d = width // fold
+    if not 1 <= columns <= width:
+        raise ValueError(f"columns={columns} must be between 1 and the number of bins ({width})")
     rank = np.empty(width, dtype=np.int64)
     rank[np.argsort(-mass, kind="stable")] = np.arange(width)
-    tier, pos = rank // d, rank % d
-    return np.where(tier % 2 == 0, pos, d - 1 - pos)
+    tier, pos = rank // columns, rank % columns
+    return np.where(tier % 2 == 0, pos, columns - 1 - pos)
 
 
 def auto_chunk(n_queries: int, n_library: int, budget_bytes: int = 128 << 20) -> int:

@@ -30,7 +30,7 @@ __all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 3  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded two per column
+INDEX_VERSION = 3  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded into fewer columns
 MODES = ("similarity", "reverse", "identity", "hybrid")
 
 
@@ -102,15 +102,13 @@ class SearchIndex:
         Library spectra per matrix product in stage 1 (default: sized to the query batch).
     n_candidates : int, default 50
         Candidates per query passed from stage 1 to exact scoring.
-    max_bins : int or None, default 512
-        For unit-mass libraries without precursors (GC-EI), the stage-1 bins are limited to the window of
-        this many 1-Da bins that holds the most squared intensity (about m/z 25-537 for SWGDRUG); peaks
-        outside it still count in the norms and in the exact scores. None: every bin.
-    fold : int, default 2
-        For those windowed GC-EI libraries, 1-Da bins per stage-1 column: the most intense bins (summed squared
-        intensity over the library) share a column with the least intense ones (:func:`~nps_id.spectra.search.
-        binned.fold_columns`). Half the columns halve the matrix-product work; a folded stage-1 score is never
-        below the unfolded one and the exact stage re-scores from the peaks. 1: no folding.
+    coarse_columns : int or None, default 256
+        For unit-mass libraries without precursors (GC-EI), the 1-Da bins of the library's m/z range (about 680
+        for SWGDRUG) are folded into this many stage-1 columns, the most intense bins (summed squared intensity
+        over the library) sharing a column with the least intense ones
+        (:func:`~nps_id.spectra.search.binned.fold_columns`). Fewer columns mean less matrix-product work; no
+        peak is dropped, a folded stage-1 score is never below the unfolded one, and the exact stage re-scores
+        from the peaks. None: one column per bin.
 
     Examples
     --------
@@ -120,7 +118,7 @@ class SearchIndex:
     """
 
     def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50,
-                 max_bins: int | None = 512, fold: int = 2) -> None:
+                 coarse_columns: int | None = 256) -> None:
         torch_dtype(coarse_dtype)
         self.library = library
         self.table: PeakTable = as_peak_table(library)
@@ -136,10 +134,8 @@ class SearchIndex:
         self.width = -(-(hi - self.lo + 1) // 16) * 16
         self.unit_mass = is_unit_mass(self.table, 0.02)
         self.colmap: np.ndarray | None = None  # bin -> stage-1 column, where bins are folded
-        if max_bins and self.width > max_bins and self.unit_mass and not prec.size:
-            self.lo, self.width = _bin_window(self.table, self.lo, self.width, int(max_bins))
-            if fold > 1 and self.width % fold == 0:
-                self.colmap = fold_columns(_bin_mass(self.table, self.lo, self.width), int(fold))
+        if coarse_columns and self.width > coarse_columns and self.unit_mass and not prec.size:
+            self.colmap = fold_columns(_bin_mass(self.table, self.lo, self.width), int(coarse_columns))
         self.columns = self.width if self.colmap is None else int(self.colmap.max()) + 1
         self._matrices: dict[str, np.ndarray] = {}
         self._on_device: dict[tuple[str, str], Any] = {}
@@ -454,14 +450,6 @@ def _bin_mass(table: PeakTable, lo: int, width: int) -> np.ndarray:
     """Summed squared intensity of the library per 1-Da bin ``lo .. lo + width - 1`` (outside: the edge bins)."""
     col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
     return np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
-
-
-def _bin_window(table: PeakTable, lo: int, width: int, max_bins: int) -> tuple[int, int]:
-    """The `max_bins`-wide window of 1-Da bins (within ``lo .. lo + width``) holding the most squared intensity."""
-    mass = _bin_mass(table, lo, width)
-    cum = np.concatenate([[0.0], np.cumsum(mass)])
-    start = int(np.argmax(cum[max_bins:] - cum[: width - max_bins + 1]))
-    return lo + start, max_bins
 
 
 def _bins(table: PeakTable) -> np.ndarray:
