@@ -28,11 +28,16 @@ def _perturbed(spectra, n, seed=7):
 
 
 @pytest.fixture(scope="module")
-def massbank_ms2(massbank_path):
+def massbank_all_ms2(massbank_path):
+    """Every MassBank MS2 spectrum with a precursor m/z (about 73,000)."""
     from nps_id.spectra import load_spectra
 
-    spectra = load_spectra(massbank_path)
-    return [s for s in spectra if s.precursor_mz and s.metadata.get("ms_level") == "MS2"][:6000]
+    return [s for s in load_spectra(massbank_path) if s.precursor_mz and s.metadata.get("ms_level") == "MS2"]
+
+
+@pytest.fixture(scope="module")
+def massbank_ms2(massbank_all_ms2):
+    return massbank_all_ms2[:6000]
 
 
 @pytest.fixture(scope="module")
@@ -85,28 +90,57 @@ def test_cosine_equals_matchms_on_real_msms(massbank_ms2):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("which", ["ei", "msms"])
-def test_entropy_equals_ms_entropy(swgdrug_spectra, massbank_ms2, which):
+@pytest.mark.parametrize("which", ["ei", "msms", "msms_close"])
+def test_entropy_equals_ms_entropy(swgdrug_spectra, massbank_ms2, massbank_all_ms2, which):
+    """``msms_close``: 300 pairs of spectra with peaks closer than 0.04 Da (centroided) and neighbouring
+    precursors (so that many peaks match) from all of MassBank."""
     import ms_entropy
 
     spectra = swgdrug_spectra if which == "ei" else massbank_ms2
     rng = np.random.default_rng(2)
     pairs = rng.integers(0, len(spectra), (150, 2))
+    if which == "msms_close":
+        spectra = [s for s in massbank_all_ms2 if _has_close_peaks(s, 0.04)]
+        order = np.argsort([s.precursor_mz for s in spectra])
+        pairs = np.c_[order[:-1], order[1:]][rng.choice(len(spectra) - 1, 300, replace=False)]
     for i, j in pairs:
         a, b = spectra[i], spectra[j]
         ref = ms_entropy.calculate_entropy_similarity(np.c_[a.mz, a.intensity], np.c_[b.mz, b.intensity], ms2_tolerance_in_da=0.02)
         assert entropy_similarity(a, b, tolerance=0.02) == pytest.approx(ref, abs=1e-5)
 
 
-@pytest.mark.realdata
-def test_identity_search_equals_flash(massbank_ms2):
+def _has_close_peaks(s, min_diff: float) -> bool:
+    """Whether ms_entropy would centroid `s`: two peaks closer than `min_diff` (float32)."""
+    return bool((np.diff(np.sort(s.mz.astype(np.float32))) < np.float32(min_diff)).any())
+
+
+def _cleaned_unlike_ms_entropy(spectra, min_diff: float, removal: float | None) -> list[int]:
+    """The spectra that clean_for_entropy does not clean bit for bit as ms_entropy's ``clean_spectrum``."""
+    from ms_entropy import clean_spectrum
+
+    from nps_id.spectra.search.clean import clean_for_entropy
+
+    t = clean_for_entropy(as_peak_table(spectra), min_diff=min_diff, precursor_removal=removal)
+    bad = []
+    for i, s in enumerate(spectra):
+        peaks = np.c_[s.mz, s.intensity].astype(np.float32)
+        ref = clean_spectrum(peaks, max_mz=s.precursor_mz - removal if removal else -1, min_ms2_difference_in_da=min_diff)
+        a, b = t.offsets[i], t.offsets[i + 1]
+        if not np.array_equal(np.c_[t.mz[a:b].astype(np.float32), t.intensity[a:b]], ref):
+            bad.append(i)
+    return bad
+
+
+def _identity_vs_flash(lib, queries, k=3) -> int:
+    """Identity search (precursor 0.01 Da, fragments 0.02 Da) by nps_id and FlashEntropySearch: the same top
+    score and the same scores for every hit returned, to 1e-5, on every query Flash finds something for;
+    returns the number of such queries."""
     from ms_entropy import FlashEntropySearch
 
-    lib, queries = massbank_ms2[:5000], _perturbed(massbank_ms2[:5000], 150) + massbank_ms2[5000:5150]
     flash = FlashEntropySearch()
     ordered = flash.build_index([{"precursor_mz": s.precursor_mz, "peaks": np.c_[s.mz, s.intensity].astype(np.float32), "i": i} for i, s in enumerate(lib)])
     orig = np.array([d["i"] for d in ordered])
-    res = SearchIndex(lib).search(queries, k=3, metric="entropy", mode="identity", precursor_tolerance=0.01)
+    res = SearchIndex(lib).search(queries, k=k, metric="entropy", mode="identity", precursor_tolerance=0.01)
     n_hits = 0
     for qi, q in enumerate(queries):
         peaks = flash.clean_spectrum_for_search(q.precursor_mz, np.c_[q.mz, q.intensity].astype(np.float32))
@@ -116,10 +150,64 @@ def test_identity_search_equals_flash(massbank_ms2):
         n_hits += 1
         ref = np.zeros(len(lib))
         ref[orig] = sc
-        assert res.scores[qi, 0] == pytest.approx(sc.max(), abs=1e-5)
+        assert res.scores[qi, 0] == pytest.approx(sc.max(), abs=1e-5), f"query {qi} (precursor {q.precursor_mz})"
         got = res.indices[qi][res.indices[qi] >= 0]
-        np.testing.assert_allclose(ref[got], res.scores[qi, : got.size], atol=1e-5)
-    assert n_hits > 100
+        np.testing.assert_allclose(ref[got], res.scores[qi, : got.size], atol=1e-5, err_msg=f"query {qi}")
+    return n_hits
+
+
+@pytest.mark.realdata
+def test_identity_search_equals_flash(massbank_ms2):
+    lib, queries = massbank_ms2[:5000], _perturbed(massbank_ms2[:5000], 150) + massbank_ms2[5000:5150]
+    assert _identity_vs_flash(lib, queries) > 100
+
+
+@pytest.mark.realdata
+def test_identity_search_equals_flash_at_high_mass(massbank_all_ms2):
+    """Every MassBank MS2 spectrum with a precursor above 850 Da (about 1,100: dense, often profile-like peak
+    lists where centroiding decides the scores), a third of them as queries, against the other two thirds
+    plus 1,500 lighter spectra; the top 20 hits of every query scored as Flash scores them."""
+    heavy = [s for s in massbank_all_ms2 if s.precursor_mz > 850]
+    rng = np.random.default_rng(4)
+    light = [massbank_all_ms2[i] for i in rng.choice(len(massbank_all_ms2), 1500, replace=False)]
+    queries = heavy[::3] + light[:100]
+    lib = [s for i, s in enumerate(heavy) if i % 3] + light[100:]
+    assert len(heavy) > 1000
+    assert _identity_vs_flash(lib, queries, k=20) > 250
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("min_diff,removal", [(0.05, 1.6), (0.04, None)])
+def test_entropy_cleaning_equals_ms_entropy_bit_for_bit(massbank_all_ms2, min_diff, removal):
+    """clean_for_entropy returns exactly ms_entropy's ``clean_spectrum`` (its C code: peaks visited in its
+    quicksort's order, merged in place, sums in float64; the precursor cut at m/z >= precursor - 1.6; float32
+    sums) on 4,000 real spectra, half of them with peaks closer than `min_diff`, with FlashEntropySearch's
+    settings and with ``calculate_entropy_similarity``'s."""
+    rng = np.random.default_rng(5)
+    dense = [s for s in massbank_all_ms2 if _has_close_peaks(s, min_diff)]
+    spectra = [dense[i] for i in rng.choice(len(dense), 2000, replace=False)]
+    spectra += [massbank_all_ms2[i] for i in rng.choice(len(massbank_all_ms2), 2000, replace=False)]
+    bad = _cleaned_unlike_ms_entropy(spectra, min_diff, removal)
+    assert not bad, f"{len(bad)} spectra cleaned differently, e.g. {bad[:5]}"
+
+
+def test_centroiding_follows_ms_entropy_order_of_equal_intensities(rng):
+    """Peaks 0.01-0.04 Da apart with intensities from {1, 2, 3}: which of two equal peaks ms_entropy merges
+    first follows its quicksort (neither the stable nor the reversed order), and that changes the result."""
+    spectra = []
+    for _ in range(300):
+        mz = 100 + np.cumsum(rng.choice([0.01, 0.02, 0.03, 0.04, 0.3], rng.integers(2, 40)))
+        spectra.append(Spectrum(mz, rng.choice([1.0, 2.0, 3.0], mz.size).astype(np.float32)))
+    assert _cleaned_unlike_ms_entropy(spectra, 0.05, None) == []
+
+
+def test_precursor_removal_includes_the_limit():
+    """ms_entropy removes peaks at m/z >= precursor - 1.6 (in float32): 1465.4 goes for a precursor of 1467.0."""
+    from nps_id.spectra.search.clean import clean_for_entropy
+
+    s = Spectrum(np.array([100.0, 1465.3, 1465.4, 1466.1]), np.array([5, 1, 2, 3], np.float32), precursor_mz=1467.0)
+    assert clean_for_entropy(as_peak_table([s])).mz.tolist() == pytest.approx([100.0, 1465.3])
+    assert _cleaned_unlike_ms_entropy([s], 0.05, 1.6) == []
 
 
 # ---------------------------------------------------------------- two-stage search

@@ -9,8 +9,9 @@ Metrics
 ``"entropy"``
     Spectral entropy similarity (Li et al. 2021) as ms_entropy computes it with its defaults: spectra cleaned
     (:func:`nps_id.spectra.search.clean.clean_for_entropy`: 1 % noise, precursor removal 1.6 Da, centroid
-    0.05 Da, sum to 1), entropy-weighted intensities; every pair of peaks within the tolerance (0.02 Da)
-    adds ``f(a + b) - f(a) - f(b)`` with ``f(x) = x log2 x`` and ``a, b`` half the intensities.
+    0.05 Da, sum to 1), entropy-weighted intensities; every pair of peaks within the tolerance (0.02 Da; the
+    window computed in float32, as FlashEntropySearch does) adds ``f(a + b) - f(a) - f(b)`` with
+    ``f(x) = x log2 x`` and ``a, b`` half the intensities.
 ``"nist"``
     NIST-style composite match factor (Stein & Scott 1994), on a 0-1 scale (x 999 gives NIST's scale):
     ``(n_q F_D + n_c F_R) / (n_q + n_c)`` where ``F_D`` is the squared cosine of peaks weighted
@@ -128,11 +129,14 @@ def match_peaks(
     tolerance: float,
     ppm: bool = False,
     shift: np.ndarray | None = None,
+    float32_window: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All peak pairs within `tolerance` for the spectrum pairs ``(pq[p], pl[p])``.
 
     A query peak at ``m`` matches library peaks with ``|m - (m_lib + shift[p])| <= tol`` (tol in Da, or
-    ``m * tolerance * 1e-6`` with ``ppm``).
+    ``m * tolerance * 1e-6`` with ``ppm``). With `float32_window` (Da only) the window is
+    ``[f32(m - tol), f32(m + tol)]`` computed in float32, as FlashEntropySearch computes it: near its edges,
+    where a float32 rounding decides, the same library peaks match as in Flash.
 
     Returns
     -------
@@ -150,10 +154,15 @@ def match_peaks(
     if shift is not None:
         m = m - np.asarray(shift, dtype=np.float64)[pair]
     tol = q.mz[qpeak] * (tolerance * 1e-6) if ppm else tolerance
+    if float32_window and not ppm:
+        m32, t32 = m.astype(np.float32), np.float32(tolerance)
+        m_lo, m_hi = (m32 - t32).astype(np.float64), (m32 + t32).astype(np.float64)
+    else:
+        m_lo, m_hi = m - tol, m + tol
     lspec = pl[pair]
     lo, hi = lib.offsets[lspec], lib.offsets[lspec + 1]
-    a = _seg_search(lib.mz, lo, hi, m - tol, right=False)
-    b = _seg_search(lib.mz, a, hi, m + tol, right=True)
+    a = _seg_search(lib.mz, lo, hi, m_lo, right=False)
+    b = _seg_search(lib.mz, a, hi, m_hi, right=True)
     cnt = b - a
     hit = cnt > 0
     pair, qpeak, a, cnt = pair[hit], qpeak[hit], a[hit], cnt[hit]
@@ -220,6 +229,15 @@ def _ratio_term(
     return f_r, n_c
 
 
+def _entropy_terms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Entropy-similarity contribution ``f(a + b) - f(a) - f(b)``, ``f(x) = x log2 x``, of matched peaks with
+    weighted intensities `a` and `b` (each spectrum summing to 1), halved as ms_entropy halves them; float32."""
+    a = np.asarray(a, dtype=np.float32) / 2
+    b = np.asarray(b, dtype=np.float32) / 2
+    ab = a + b
+    return ab * np.log2(ab) - a * np.log2(a) - b * np.log2(b)
+
+
 def _composite(f_d: np.ndarray, f_r: np.ndarray, n_c: np.ndarray, n_q: np.ndarray) -> np.ndarray:
     return (n_q * f_d + n_c * f_r) / np.maximum(n_q + n_c, 1)
 
@@ -247,13 +265,10 @@ def score_pairs(
     P = pq.size
     if P == 0:
         return np.zeros(0)
-    pair, qp, lp = match_peaks(q, lib, pq, pl, params.tol, params.ppm, shift)
-    if params.metric == "entropy":
-        a = q.intensity[qp].astype(np.float32) / 2
-        b = lib.intensity[lp].astype(np.float32) / 2
-        ab = a + b
-        v = ab * np.log2(ab) - a * np.log2(a) - b * np.log2(b)
-        return np.bincount(pair, weights=v, minlength=P)
+    entropy = params.metric == "entropy"
+    pair, qp, lp = match_peaks(q, lib, pq, pl, params.tol, params.ppm, shift, float32_window=entropy)
+    if entropy:
+        return np.bincount(pair, weights=_entropy_terms(q.intensity[qp], lib.intensity[lp]), minlength=P)
     mp, ip = params.powers
     wq_all = _weights(q, mp, ip)
     wl_all = _weights(lib, mp, ip)
@@ -344,10 +359,7 @@ def score_pairs_unit(
     pair = np.repeat(np.arange(P, dtype=np.int64), counts)[hit]
     qv, lv = qv[hit], vl[src[hit]]
     if entropy:
-        a = qv.astype(np.float32) / 2
-        b = lv.astype(np.float32) / 2
-        ab = a + b
-        return np.bincount(pair, weights=ab * np.log2(ab) - a * np.log2(a) - b * np.log2(b), minlength=P)
+        return np.bincount(pair, weights=_entropy_terms(qv, lv), minlength=P)
     dot = np.bincount(pair, weights=qv * lv, minlength=P)
     nl = (_seg_norms(vl, lib.offsets) if lib_norms is None else lib_norms)[pl]
     if params.reverse:
@@ -387,11 +399,39 @@ def entropy_similarity(
     """Entropy similarity of two spectra as ms_entropy's ``calculate_entropy_similarity`` computes it.
 
     Its defaults: no precursor removal, 1 % noise removal, centroiding at ``2 * tolerance``; the search engine
-    uses FlashEntropySearch's settings instead (precursor removal 1.6 Da, centroiding at 0.05 Da).
+    uses FlashEntropySearch's settings instead (precursor removal 1.6 Da, centroiding at 0.05 Da). Its peak
+    matching differs from Flash's too, and is followed here: one walk along both m/z-sorted peak lists, where
+    peaks match when ``|f32(mz_a - mz_b)| <= tolerance`` (float32) and each peak matches at most once, the
+    lowest m/z first; the score is clipped to [0, 1].
+
+    Parameters
+    ----------
+    a, b : Spectrum
+        The two spectra (raw; cleaned here).
+    tolerance : float, default 0.02
+        Peak matching tolerance (Da).
+    precursor_removal : float or None, default None
+        Remove peaks at or above ``precursor_mz - precursor_removal`` (None: keep them, as ms_entropy does).
+    noise : float, default 0.01
+        Relative noise threshold.
+    min_diff : float, optional
+        Centroiding distance (Da); default ``2 * tolerance``.
+
+    Returns
+    -------
+    float
     """
     from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
 
     md = 2 * tolerance if min_diff is None else min_diff
     ta = entropy_weights(clean_for_entropy(_one(a), noise=noise, min_diff=md, precursor_removal=precursor_removal))
     tb = entropy_weights(clean_for_entropy(_one(b), noise=noise, min_diff=md, precursor_removal=precursor_removal))
-    return float(score_pairs(ta, tb, [0], [0], MetricParams("entropy", tolerance=tolerance))[0])
+    # candidates in a slightly wider float64 window, then ms_entropy's float32 test
+    pair, qp, lp = match_peaks(ta, tb, [0], [0], tolerance + 1e-3)
+    ok = np.abs(ta.mz[qp].astype(np.float32) - tb.mz[lp].astype(np.float32)) <= np.float32(tolerance)
+    pair, qp, lp = pair[ok], qp[ok], lp[ok]
+    if np.unique(qp).size < qp.size or np.unique(lp).size < lp.size:  # a peak with two partners: first come
+        keep = greedy_matches(pair, qp, lp, -(qp * (int(lp.max()) + 1) + lp).astype(np.float64))
+        qp, lp = qp[keep], lp[keep]
+    score = float(np.sum(_entropy_terms(ta.intensity[qp], tb.intensity[lp]), dtype=np.float64))
+    return min(max(score, 0.0), 1.0)
