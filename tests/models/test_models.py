@@ -148,6 +148,24 @@ def test_rejects_bad_input(small_model):
         SpectrumClassifier(estimator="nope").fit(test[:5], ["a", "b", "a", "b", "a"])
 
 
+def test_auto_estimator_is_the_perceptron_for_ei_and_logistic_for_msms(rng):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    from nps_id.models import SpectrumClassifier
+
+    X = rng.normal(size=(90, 6))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
+    ei = SpectrumClassifier(mode="ei", hidden_units=16, alpha=0.01, max_iter=500, calibration="none").fit(X, y)
+    mlp = ei.estimator_.steps[-1][1]
+    assert isinstance(mlp, MLPClassifier)
+    assert mlp.hidden_layer_sizes == (16,) and mlp.alpha == 0.01 and mlp.max_iter == 500
+    assert (ei.predict(X) == y).mean() > 0.9
+    msms = SpectrumClassifier(mode="msms", calibration="none").fit(X, y)
+    assert isinstance(msms.estimator_.steps[-1][1], LogisticRegression)
+    assert msms.estimator_.steps[-1][1].max_iter == 300
+
+
 # ---------------------------------------------------------------------------------------------- save / load
 def test_save_load_round_trip_and_tampering(small_model, tmp_path):
     from nps_id.models import load_model, save_model
