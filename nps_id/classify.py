@@ -831,9 +831,15 @@ class _GroupIndex:
 
 
 def _build_search_index(library: Any) -> _GroupIndex:
-    """Prepare the library for searching (once per process): one search index per group (EI, MS/MS)."""
-    from nps_id.spectra.search import SearchIndex
+    """Prepare the library for searching (once per process): one search index per group (EI, MS/MS).
 
+    For a library file the group indexes are stored beside it (``LIB.search/<group>/``, see
+    :meth:`~nps_id.spectra.search.SearchIndex.persist`) and reused while the library is unchanged.
+    """
+    from nps_id.spectra.search import SearchIndex
+    from nps_id.spectra.search.index import index_path
+
+    base = getattr(library, "path", None)
     prec = np.asarray(library.precursor_mz)
     kinds = np.asarray(library.kinds, dtype=object)
     groups = {}
@@ -841,7 +847,8 @@ def _build_search_index(library: Any) -> _GroupIndex:
         mask = (kinds == "ms") & (np.isnan(prec) if g == "ei" else ~np.isnan(prec))
         rows = np.flatnonzero(mask)
         if rows.size:
-            groups[g] = (rows, SearchIndex(library if rows.size == len(library) else library.select(rows)))
+            sub = library if rows.size == len(library) else library.select(rows)
+            groups[g] = (rows, SearchIndex.open(sub, index_path(base) / g) if base else SearchIndex(sub))
     return _GroupIndex(groups)
 
 
@@ -874,6 +881,7 @@ def _search_hits(index: _GroupIndex, spectra: Sequence[Any], k: int) -> tuple[np
             continue
         rows, si = index.groups[g]
         res = si.search([spectra[j] for j in js], k=k, **_GROUP_SEARCH[g])
+        si.persist()
         found = res.indices >= 0
         idx[js] = np.where(found, rows[np.maximum(res.indices, 0)], -1)
         sc[js] = np.where(found, np.clip(np.nan_to_num(res.scores), 0.0, 1.0), 0.0)

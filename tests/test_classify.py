@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import multiprocessing
 import os
 from pathlib import Path
@@ -284,3 +285,34 @@ def test_cli_help_stays_light():
             "print([m for m in ('numpy', 'matplotlib', 'rdkit', 'h5py', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.realdata
+def test_search_indexes_are_stored_beside_the_library_and_reused(tmp_path, small_library, swgdrug_spectra, caplog, monkeypatch):
+    import shutil
+
+    from nps_id.spectra import SpectralLibrary
+    from nps_id.spectra.search import SearchIndex
+    from nps_id.spectra.search.index import index_path
+
+    lib_file = tmp_path / "lib.h5"
+    shutil.copy(small_library, lib_file)
+    queries = [s for s in swgdrug_spectra if s.name in ("Ketamine", "Cocaine")]
+    built = "built stage-1 matrix"
+    with caplog.at_level(logging.INFO, logger="nps_id"):
+        first = nps_id.classify(queries, library=SpectralLibrary.open(lib_file), model=False)
+    assert built in caplog.text
+    stored = index_path(lib_file) / "ei"
+    assert json.loads((stored / "meta.json").read_text())["matrices"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="nps_id"):
+        second = nps_id.classify(queries, library=SpectralLibrary.open(lib_file), model=False)
+    assert built not in caplog.text  # memory-mapped from the stored index
+    assert [r["top_hit_name"] for r in second] == [r["top_hit_name"] for r in first] == [q.name for q in queries]
+    # a folder that cannot be written: classification goes on with an in-memory index
+    shutil.rmtree(index_path(lib_file))
+    monkeypatch.setattr(SearchIndex, "save", lambda self, path=None: (_ for _ in ()).throw(PermissionError("read-only")))
+    with caplog.at_level(logging.INFO, logger="nps_id"):
+        third = nps_id.classify(queries, library=SpectralLibrary.open(lib_file), model=False)
+    assert "not stored" in caplog.text
+    assert [r["top_hit_name"] for r in third] == [q.name for q in queries]

@@ -211,7 +211,7 @@ class SearchIndex:
         for key, arr in self._matrices.items():
             f = path / f"{key}.npy"
             if not f.exists() or not isinstance(arr, np.memmap):
-                np.save(f, np.asarray(arr))
+                _replace_atomically(f, lambda fh, a=arr: np.save(fh, np.asarray(a)))
         meta = {
             "version": INDEX_VERSION,
             "checksum": self.checksum,
@@ -222,9 +222,30 @@ class SearchIndex:
             "n_spectra": len(self.table),
             "matrices": sorted(self._matrices),
         }
-        (path / "meta.json").write_text(json.dumps(meta, indent=1))
+        _replace_atomically(path / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
         self._path = path
         return path
+
+    def persist(self) -> bool:
+        """Store the matrices built since :meth:`open` in the index folder it was opened from, if any.
+
+        Processes that search the same library (``classify -j``) then reuse one stored, memory-mapped index.
+        A folder that cannot be written (a read-only shared library) is logged and left alone.
+
+        Returns
+        -------
+        bool
+            Whether anything was written.
+        """
+        path = getattr(self, "_path", None)
+        if path is None or all(isinstance(a, np.memmap) for a in self._matrices.values()):
+            return False
+        try:
+            self.save(path)
+        except OSError as exc:
+            logger.info("search index not stored at %s (%s); it is built in memory each time", path, exc)
+            return False
+        return True
 
     # ------------------------------------------------------------------ stage-1 matrices
     def _coarse_spec(self, params: MetricParams, neutral_loss: bool = False) -> tuple:
@@ -450,6 +471,18 @@ def _bin_mass(table: PeakTable, lo: int, width: int) -> np.ndarray:
     """Summed squared intensity of the library per 1-Da bin ``lo .. lo + width - 1`` (outside: the edge bins)."""
     col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
     return np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
+
+
+def _replace_atomically(target: Path, write) -> None:
+    """Write a file through ``write(binary file)`` to a temporary name beside `target`, then rename it over
+    `target`: a process reading the index never sees half a file, whoever writes at the same time."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _bins(table: PeakTable) -> np.ndarray:
