@@ -274,21 +274,41 @@ def score_pairs(
     wl_all = _weights(lib, mp, ip)
     keep = greedy_matches(pair, qp, lp, wq_all[qp] * wl_all[lp])
     pair, qp, lp = pair[keep], qp[keep], lp[keep]
-    dot = np.bincount(pair, weights=wq_all[qp] * wl_all[lp], minlength=P)
-    nl = np.sqrt(np.add.reduceat(np.concatenate([wl_all**2, [0.0]]), lib.offsets[:-1]))
-    nl = np.where(np.diff(lib.offsets) > 0, nl, 0.0)[pl]
+    nl = _seg_norms(wl_all, lib.offsets)[pl]
+    return _cosine_or_composite(pair, wq_all[qp], wl_all[lp], lib.mz[lp], q, wq_all, pq, nl, params)
+
+
+def _cosine_or_composite(
+    pair: np.ndarray,
+    qv: np.ndarray,
+    lv: np.ndarray,
+    lmz: np.ndarray | None,
+    q: PeakTable,
+    vq: np.ndarray,
+    pq: np.ndarray,
+    nl: np.ndarray,
+    params: MetricParams,
+) -> np.ndarray:
+    """Cosine (or, for ``nist``, the composite match factor) of every pair from its one-to-one matched peaks.
+
+    `pair`, `qv`, `lv`: pair index and query / library weight of each matched peak; `lmz`: library m/z of each
+    match, to put them in m/z order for the ratio term (None: already in that order); `vq`: weights of every
+    peak of `q` (query norms); `pq`: query of each pair; `nl`: library norm of each pair.
+    """
+    P = pq.size
+    dot = np.bincount(pair, weights=qv * lv, minlength=P)
     if params.reverse:
-        nq = np.sqrt(np.bincount(pair, weights=wq_all[qp] ** 2, minlength=P))
+        nq = np.sqrt(np.bincount(pair, weights=qv * qv, minlength=P))
         n_q = np.bincount(pair, minlength=P).astype(np.float64)
     else:
-        nq = _seg_norms(wq_all, q.offsets)[pq]
+        nq = _seg_norms(vq, q.offsets)[pq]
         n_q = np.diff(q.offsets)[pq].astype(np.float64)
     denom = nq * nl
     with np.errstate(divide="ignore", invalid="ignore"):
         cos = np.where(denom > 0, dot / denom, 0.0)
     if params.metric == "cosine":
         return cos
-    f_r, n_c = _ratio_term(pair, lib.mz[lp], wq_all[qp], wl_all[lp], P)
+    f_r, n_c = _ratio_term(pair, lmz, qv, lv, P)
     return _composite(cos**2, f_r, n_c, n_q)
 
 
@@ -360,21 +380,9 @@ def score_pairs_unit(
     qv, lv = qv[hit], vl[src[hit]]
     if entropy:
         return np.bincount(pair, weights=_entropy_terms(qv, lv), minlength=P)
-    dot = np.bincount(pair, weights=qv * lv, minlength=P)
     nl = (_seg_norms(vl, lib.offsets) if lib_norms is None else lib_norms)[pl]
-    if params.reverse:
-        nq = np.sqrt(np.bincount(pair, weights=qv * qv, minlength=P))
-        n_q = np.bincount(pair, minlength=P).astype(np.float64)
-    else:
-        nq = _seg_norms(vq, q.offsets)[pq]
-        n_q = np.diff(q.offsets)[pq].astype(np.float64)
-    denom = nq * nl
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cos = np.where(denom > 0, dot / denom, 0.0)
-    if params.metric == "cosine":
-        return cos
-    f_r, n_c = _ratio_term(pair, None, qv, lv, P)  # shared peaks are already in m/z order within each pair
-    return _composite(cos**2, f_r, n_c, n_q)
+    # shared peaks are already in m/z order within each pair
+    return _cosine_or_composite(pair, qv, lv, None, q, vq, pq, nl, params)
 
 
 # ---------------------------------------------------------------- one pair (convenience, tests)

@@ -531,7 +531,7 @@ def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
 def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
     """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
     found no direct partner (each peak used once); scored with the metric's formula."""
-    from nps_id.spectra.search.exact import _seg_norms, _weights, greedy_matches, match_peaks
+    from nps_id.spectra.search.exact import _entropy_terms, _seg_norms, _weights, greedy_matches, match_peaks
 
     P = pq.size
     if P == 0:
@@ -544,20 +544,17 @@ def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -
     qp = np.concatenate([d_q, s_q])
     lp = np.concatenate([d_l, s_l])
     if params.metric == "entropy":
-        a = q.intensity[qp].astype(np.float32) / 2
-        b = lib.intensity[lp].astype(np.float32) / 2
-        w = (a + b) * np.log2(a + b) - a * np.log2(a) - b * np.log2(b)
+        w = _entropy_terms(q.intensity[qp], lib.intensity[lp])
     else:
         mp, ip = params.powers
-        w = _weights(q, mp, ip)[qp] * _weights(lib, mp, ip)[lp]
+        wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
+        w = wq[qp] * wl[lp]
     # direct matches first: rank them above every shifted one, then greedy one-to-one
     prio = np.concatenate([np.ones(d_pair.size), np.zeros(s_pair.size)])
     keep = greedy_matches(pair, qp, lp, prio * (np.abs(w).max() + 1) + w)
     pair, qp, lp, w = pair[keep], qp[keep], lp[keep], w[keep]
     if params.metric == "entropy":
         return np.bincount(pair, weights=w, minlength=P)
-    mp, ip = params.powers
-    wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
     nq = _seg_norms(wq, q.offsets)[pq]
     nl = _seg_norms(wl, lib.offsets)[pl]
     dot = np.bincount(pair, weights=w, minlength=P)
