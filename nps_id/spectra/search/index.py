@@ -326,7 +326,7 @@ class SearchIndex:
         intensity_power: float | None = None,
         precursor_tolerance: float = 0.01,
         n_candidates: int | None = None,
-        batch_size: int = 1024,
+        batch_size: int | None = None,
         device: str = "cpu",
         progress: bool = False,
     ) -> SearchResult:
@@ -353,10 +353,12 @@ class SearchIndex:
             Precursor window (Da) for identity mode.
         n_candidates : int, optional
             Stage-1 candidates per query (default: the index's, 50); ``len(library)`` makes it exhaustive.
-        batch_size : int, default 1024
-            Queries per stage-1 batch.
+        batch_size : int, optional
+            Queries per batch (default 1024 on the CPU, 8192 on a GPU).
         device : {"cpu", "cuda"}, default "cpu"
-            Where stage 1 runs.
+            Where the search runs. On a GPU, unit-mass searches (GC-EI; modes ``similarity`` and ``reverse``)
+            run both stages and the final top-k there (:mod:`~nps_id.spectra.search.device`); other searches
+            run stage 1 there and the exact stage on the CPU.
         progress : bool, default False
             Show a progress bar (tqdm) over query batches.
 
@@ -389,7 +391,15 @@ class SearchIndex:
         q_exact = (
             entropy_weights(clean_for_entropy(qt, min_diff=0.05, precursor_removal=1.6)) if metric == "entropy" else qt
         )
-        unit = self.unit_mass and not ppm and params.tol < 0.5 and is_unit_mass(q_exact, params.tol)
+        unit_lib = self.unit_mass and not ppm and params.tol < 0.5
+        if device != "cpu" and unit_lib and mode in ("similarity", "reverse"):
+            from nps_id.spectra.search import device as dv
+
+            qd = dv.query_table(q_exact, params, device)
+            if dv.is_unit_mass(qd, params.tol):
+                return self._device_search(qd, k, params, n_cand, batch_size or 8192, device, progress)
+        unit = unit_lib and is_unit_mass(q_exact, params.tol)
+        batch_size = batch_size or 1024
         idx_out = np.full((Q, k), -1, dtype=np.int64)
         sc_out = np.full((Q, k), np.nan)
         batches = range(0, Q, batch_size)
@@ -416,6 +426,56 @@ class SearchIndex:
             timings["coarse"] += t1 - t0
             timings["exact"] += time.perf_counter() - t1
         return SearchResult(idx_out, sc_out, metric, mode, timings)
+
+    def _device_search(self, qd: Any, k: int, params: MetricParams, n_cand: int, batch_size: int, device: str,
+                       progress: bool = False) -> SearchResult:
+        """Both stages and the top-k on `device` (:mod:`~nps_id.spectra.search.device`) for the unit-mass queries
+        `qd` (a :func:`~nps_id.spectra.search.device.query_table`); any torch device, so tests run it on the CPU."""
+        import torch
+
+        from nps_id.spectra.search import device as dv
+
+        spec = self._coarse_spec(params)
+        _, mp, ip, _, folded = spec
+        lib, top_bin = self._device_exact_table(params, device)
+        width = max(top_bin, int(qd.bins.max()) if qd.bins.numel() else 0) + 2
+        colmap = torch.from_numpy(self.colmap).to(device) if folded else None
+        dtype = torch_dtype(self.coarse_dtype)
+        Q = len(qd)
+        idx_out = np.full((Q, k), -1, dtype=np.int64)
+        sc_out = np.full((Q, k), np.nan)
+        timings = {"coarse": 0.0, "exact": 0.0}
+        batches = range(0, Q, batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, total=-(-Q // batch_size), unit="batch", desc="search")
+        with torch.inference_mode():
+            L = self._device_matrix(spec, device)
+            for s in batches:
+                e = min(Q, s + batch_size)
+                t0 = time.perf_counter()
+                rows = dv.coarse_rows(qd, s, e, self.lo, self.width, mp, ip, colmap, dtype)
+                _, cand = coarse_topk(rows, L, n_cand, self.chunk, reverse=params.reverse)
+                _sync(device)
+                t1 = time.perf_counter()
+                idx, sc = dv.top_k(cand, dv.score_candidates(qd, s, lib, cand, params, width), k)
+                idx_out[s:e], sc_out[s:e] = idx.cpu().numpy(), sc.cpu().numpy()
+                timings["coarse"] += t1 - t0
+                timings["exact"] += time.perf_counter() - t1
+        return SearchResult(idx_out, sc_out, params.metric, "reverse" if params.reverse else "similarity", timings)
+
+    def _device_exact_table(self, params: MetricParams, device: str):
+        """The library's exact-metric weights on `device` (copied once) and its highest 1-Da bin."""
+        from nps_id.spectra.search.device import device_table
+
+        key = ("exact", "entropy" if params.metric == "entropy" else params.powers, device)
+        if key not in self._on_device:
+            values, norms, bins = self._lib_weights(params)
+            table = self.entropy_table() if params.metric == "entropy" else self.table
+            top = int(bins.max()) if bins.size else 0
+            self._on_device[key] = (device_table(table, values, bins, norms, device), top)
+        return self._on_device[key]
 
     def _query_rows(self, qt: PeakTable, s: int, e: int, spec: tuple, device: str):
         import torch
@@ -483,6 +543,14 @@ def _replace_atomically(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _sync(device: str) -> None:
+    """Wait for the work queued on a CUDA device (stage timings)."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
 
 
 def _bins(table: PeakTable) -> np.ndarray:
