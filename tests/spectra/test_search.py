@@ -294,6 +294,21 @@ def test_hybrid_search_finds_an_analogue():
     assert open_.scores[0, list(open_.indices[0]).index(0)] < 0.2
 
 
+@pytest.mark.parametrize("metric", ["cosine", "nist", "entropy"])
+def test_hybrid_score_without_a_shift_is_the_metric_itself(rng, metric):
+    # equal precursors: no shifted match adds anything, so the hybrid score is the metric's own score
+    from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
+    from nps_id.spectra.search.index import _hybrid_scores
+
+    spectra = _random_unit_spectra(rng, 40, 20, 300, 40)
+    t = as_peak_table([Spectrum(s.mz + 0.003, s.intensity, precursor_mz=310.0) for s in spectra])
+    if metric == "entropy":
+        t = entropy_weights(clean_for_entropy(t, min_diff=0.05, precursor_removal=1.6))
+    pq, pl = rng.integers(0, 40, 300), rng.integers(0, 40, 300)
+    p = MetricParams(metric, tolerance=0.02)
+    np.testing.assert_allclose(_hybrid_scores(t, t, pq, pl, p), score_pairs(t, t, pq, pl, p), atol=1e-12)
+
+
 def test_identity_mode_needs_precursors(swgdrug_spectra, ei_index):
     with pytest.raises(ValueError, match="precursor"):
         ei_index.search(swgdrug_spectra[:2], mode="identity")

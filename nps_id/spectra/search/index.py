@@ -598,8 +598,16 @@ def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
 
 def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
     """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
-    found no direct partner (each peak used once); scored with the metric's formula."""
-    from nps_id.spectra.search.exact import _entropy_terms, _seg_norms, _weights, greedy_matches, match_peaks
+    found no direct partner (each peak used once); scored with the metric's formula (for ``nist`` the composite
+    match factor, its ratio term taken over the matches in the query's m/z order)."""
+    from nps_id.spectra.search.exact import (
+        _cosine_or_composite,
+        _entropy_terms,
+        _seg_norms,
+        _weights,
+        greedy_matches,
+        match_peaks,
+    )
 
     P = pq.size
     if P == 0:
@@ -623,8 +631,6 @@ def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -
     pair, qp, lp, w = pair[keep], qp[keep], lp[keep], w[keep]
     if params.metric == "entropy":
         return np.bincount(pair, weights=w, minlength=P)
-    nq = _seg_norms(wq, q.offsets)[pq]
+    # cosine, or the composite (its ratio term over the matches in the query's m/z order)
     nl = _seg_norms(wl, lib.offsets)[pl]
-    dot = np.bincount(pair, weights=w, minlength=P)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(nq * nl > 0, dot / (nq * nl), 0.0)
+    return _cosine_or_composite(pair, wq[qp], wl[lp], q.mz[qp], q, wq, pq, nl, params)
