@@ -50,6 +50,24 @@ def test_device_path_returns_the_numpy_engines_hits(swgdrug_spectra, ei_index, m
     assert got.metric == metric and got.mode == mode
 
 
+@pytest.mark.realdata
+def test_large_candidate_lists_are_scored_in_parts(swgdrug_spectra, ei_index, monkeypatch):
+    # exhaustive scoring (every library spectrum a candidate) with a small gather budget: same result
+    queries = _perturbed(swgdrug_spectra, 6, seed=5)
+    whole = _device_search_on_cpu(ei_index, queries, "nist", "similarity")
+    monkeypatch.setattr(dv, "MAX_PEAKS", 20_000)  # about 150 candidates' peaks: splits by query, then candidates
+    calls = []
+    score = dv._score
+    monkeypatch.setattr(dv, "_score", lambda q, s, lib, cand, *a: calls.append(cand.shape) or score(q, s, lib, cand, *a))
+    params = MetricParams("nist")
+    qd = dv.query_table(as_peak_table(queries), params, "cpu")
+    parts = ei_index._device_search(qd, 10, params, len(swgdrug_spectra), 8192, "cpu")
+    assert len(calls) > 6 and all(b == 1 and c < len(swgdrug_spectra) for b, c in calls)
+    full = ei_index.search(queries, k=10, metric="nist", n_candidates=len(swgdrug_spectra))
+    np.testing.assert_allclose(parts.scores, full.scores, atol=1e-12)
+    np.testing.assert_allclose(whole.scores[:, 0], full.scores[:, 0], atol=1e-12)
+
+
 def test_query_table_matches_the_numpy_weights(rng):
     spectra = []
     for _ in range(30):

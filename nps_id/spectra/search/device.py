@@ -156,16 +156,38 @@ def _entropy_terms(a, b):
     return ab * torch.log2(ab) - a * torch.log2(a) - b * torch.log2(b)
 
 
+#: most library peaks gathered at once by :func:`score_candidates` (about 40 bytes of device memory each)
+MAX_PEAKS = 1 << 26
+
+
 def score_candidates(q: DeviceTable, s: int, lib: DeviceTable, cand, params: MetricParams, width: int):
     """Exact scores of queries ``s : s + B`` against their candidates ``cand`` [B, C] (library rows).
 
     Same definitions and arithmetic as :func:`~nps_id.spectra.search.exact.score_pairs_unit`: each candidate's
-    peaks look up the query's value in their 1-Da bin (`width` > every bin of queries and library).
+    peaks look up the query's value in their 1-Da bin (`width` > every bin of queries and library). Work over
+    `MAX_PEAKS` library peaks is split (by queries, then by candidates), so device memory stays bounded.
 
     Returns
     -------
     torch.Tensor of float64 [B, C]
     """
+    import torch
+
+    B, C = cand.shape
+    if B * C > 1:
+        pl = cand.reshape(-1)
+        if int((lib.offsets[pl + 1] - lib.offsets[pl]).sum()) > MAX_PEAKS:
+            if B > 1:
+                h = B // 2
+                return torch.cat([score_candidates(q, s, lib, cand[:h], params, width),
+                                  score_candidates(q, s + h, lib, cand[h:], params, width)])
+            h = C // 2
+            return torch.cat([score_candidates(q, s, lib, cand[:, :h], params, width),
+                              score_candidates(q, s, lib, cand[:, h:], params, width)], dim=1)
+    return _score(q, s, lib, cand, params, width)
+
+
+def _score(q: DeviceTable, s: int, lib: DeviceTable, cand, params: MetricParams, width: int):
     import torch
 
     B, C = cand.shape

@@ -445,6 +445,7 @@ class SearchIndex:
         idx_out = np.full((Q, k), -1, dtype=np.int64)
         sc_out = np.full((Q, k), np.nan)
         timings = {"coarse": 0.0, "exact": 0.0}
+        batch_size = max(1, min(batch_size, (1 << 24) // max(1, min(n_cand, len(self.table)))))  # candidate lists
         batches = range(0, Q, batch_size)
         if progress:
             from tqdm.auto import tqdm
