@@ -188,6 +188,7 @@ def score_candidates(q: DeviceTable, s: int, lib: DeviceTable, cand, params: Met
 
 
 def _score(q: DeviceTable, s: int, lib: DeviceTable, cand, params: MetricParams, width: int):
+    """:func:`score_candidates` for one part that fits the gather budget."""
     import torch
 
     B, C = cand.shape
