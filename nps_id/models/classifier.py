@@ -5,12 +5,18 @@ Method
 1. Features: :class:`~nps_id.models.features.SpectrumFeaturizer` (binned spectrum, neutral losses,
    learned characteristic ions/losses, library-search evidence with each training compound left out of its
    own search, so the model learns from evidence that looks like a new analogue's).
-2. A base classifier on those standardised features (``estimator="auto"``, the default, picks by mode):
-   a one-hidden-layer perceptron (``"mlp"``: 256 ReLU units, L2 penalty ``alpha``; the default for EI, where
-   it is non-linear in the binned spectrum and the search evidence together and beat the logistic model in
-   compound-grouped cross-validation), multinomial logistic regression (``"logistic"``: fast, the default
-   for MS/MS) or histogram gradient boosting (``"hgb"``: the most accurate on EI but about ten times slower
-   to train than the perceptron); "logistic" and "hgb" weight the classes to balance.
+2. A base classifier on those features, standardised and clipped to ``[-clip, clip]``
+   (:class:`~nps_id.models.scaling.ClippedStandardScaler`: rare spectral bins would otherwise dominate);
+   ``estimator="auto"``, the default, picks by mode: a one-hidden-layer perceptron (``"mlp"``: 256 ReLU
+   units, L2 penalty ``alpha``; the default for EI, where it is non-linear in the binned spectrum and the
+   search evidence together and beat the logistic model in compound-grouped cross-validation), multinomial
+   logistic regression (``"logistic"``: fast, the default for MS/MS) or histogram gradient boosting
+   (``"hgb"``: the most accurate on EI but about ten times slower to train than the perceptron);
+   "logistic" and "hgb" weight the classes to balance. With ``augment``
+   (EI default: 1), the base classifier also trains on jittered copies of every training spectrum
+   (:func:`~nps_id.models.features.augment_spectra`: log-normal intensity noise per peak, and one factor
+   per spectrum on its high-mass region, where molecular-ion retention differs between instruments),
+   featurized with their compound left out of the search block like the originals.
 3. Calibration by temperature scaling: the base model's out-of-fold log-probabilities (compound-grouped
    ``calibration_cv``-fold split of the training data) are fitted with one temperature ``T`` minimising the
    negative log-likelihood; predictions are ``softmax(log p / T)``. (The featurizer is fitted once on all
@@ -49,6 +55,8 @@ logger = logging.getLogger(__name__)
 _ESTIMATORS = ("auto", "mlp", "logistic", "hgb")
 #: what ``estimator="auto"`` means, per mode
 AUTO_ESTIMATOR = {"ei": "mlp", "msms": "logistic"}
+#: what ``augment="auto"`` means, per mode: jittered copies of every training spectrum
+AUTO_AUGMENT = {"ei": 1, "msms": 0}
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -87,6 +95,12 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         Base classifier; "auto" is "mlp" for EI and "logistic" for MS/MS (:data:`AUTO_ESTIMATOR`).
     C : float, default 0.5
         Inverse regularisation strength of the logistic regression.
+    clip : float or None, default 3.0
+        Standardised features are clipped to ``[-clip, clip]`` before "mlp" and "logistic" (None: not clipped).
+    augment : int or "auto", default "auto"
+        Jittered copies of every training spectrum added to the base classifier's training data (spectra
+        input only; :func:`~nps_id.models.features.augment_spectra`); "auto" is 1 for EI and 0 for MS/MS
+        (:data:`AUTO_AUGMENT`). The copies never enter the open-set threshold or the calibration targets.
     hidden_units : int, default 256
         Hidden-layer width of "mlp".
     alpha : float, default 0.1
@@ -119,6 +133,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         Only in numeric-array mode (scikit-learn convention).
     n_iter_ : int
         Iterations the base classifier ran.
+    n_augmented_ : int
+        Jittered spectrum copies the base classifier was trained on besides the originals.
     input_mode_ : {"spectra", "array"}
 
     Examples
@@ -135,6 +151,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         blocks: tuple[str, ...] = ("binned", "losses", "characteristic", "search", "precursor"),
         estimator: str = "auto",
         C: float = 0.5,
+        clip: float | None = 3.0,
+        augment: int | str = "auto",
         hidden_units: int = 256,
         alpha: float = 0.1,
         max_iter: int | None = None,
@@ -151,6 +169,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         self.blocks = blocks
         self.estimator = estimator
         self.C = C
+        self.clip = clip
+        self.augment = augment
         self.hidden_units = hidden_units
         self.alpha = alpha
         self.max_iter = max_iter
@@ -166,25 +186,32 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
     def _resolved_estimator(self) -> str:
         return AUTO_ESTIMATOR.get(self.mode, "logistic") if self.estimator == "auto" else self.estimator
 
+    def _resolved_augment(self) -> int:
+        if self.augment == "auto":
+            return AUTO_AUGMENT.get(self.mode, 0) if self.input_mode_ == "spectra" else 0
+        return int(self.augment)
+
     def _make_estimator(self) -> Any:
         kind = self._resolved_estimator()
         if kind == "mlp":
             from sklearn.neural_network import MLPClassifier
             from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
+
+            from nps_id.models.scaling import ClippedStandardScaler
 
             return make_pipeline(
-                StandardScaler(),
+                ClippedStandardScaler(clip=self.clip),
                 MLPClassifier(hidden_layer_sizes=(int(self.hidden_units),), alpha=float(self.alpha),
                               max_iter=int(self.max_iter or 50), random_state=self.random_state),
             )
         if kind == "logistic":
             from sklearn.linear_model import LogisticRegression
             from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
+
+            from nps_id.models.scaling import ClippedStandardScaler
 
             return make_pipeline(
-                StandardScaler(),
+                ClippedStandardScaler(clip=self.clip),
                 LogisticRegression(C=float(self.C), max_iter=int(self.max_iter or 300), class_weight="balanced", solver="newton-cg",
                                    random_state=self.random_state),
             )
@@ -206,6 +233,11 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"similarity_quantile must be in (0, 1), got {self.similarity_quantile!r}")
         if not 0.0 <= float(self.min_probability) <= 1.0:
             raise ValueError(f"min_probability must be in [0, 1], got {self.min_probability!r}")
+        if self.clip is not None and not float(self.clip) > 0.0:
+            raise ValueError(f"clip must be a positive number or None, got {self.clip!r}")
+        if self.augment != "auto" and (isinstance(self.augment, (bool, str)) or int(self.augment) != self.augment
+                                       or int(self.augment) < 0):
+            raise ValueError(f"augment must be 'auto' or an integer >= 0, got {self.augment!r}")
 
     def _features(self, X: Any, fitting: bool = False) -> np.ndarray:
         if self.input_mode_ == "spectra":
@@ -264,6 +296,7 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
             self.featurizer_ = SpectrumFeaturizer(mode=self.mode, max_mz=self.max_mz, blocks=self.blocks)
             F = self.featurizer_.fit_transform(batch, y, groups=groups)
         else:
+            batch = None
             F, y = self._validate_array_xy(X, y)
             groups = np.arange(y.shape[0]) if groups is None else np.asarray(groups)
             self.input_mode_ = "array"
@@ -274,16 +307,18 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"need at least 2 classes to fit a classifier; y holds 1 class: {self.classes_.tolist()!r}"
             )
+        F_aug, src = self._augmented(batch, groups)
+        self.n_augmented_ = int(src.size)
         self.estimator_ = self._make_estimator()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
-            self._fit_estimator(self.estimator_, F, y_idx)
+            self._fit_estimator(self.estimator_, np.vstack([F, F_aug]), np.concatenate([y_idx, y_idx[src]]))
         final = self.estimator_.steps[-1][1] if hasattr(self.estimator_, "steps") else self.estimator_
         n_iter = getattr(final, "n_iter_", None)
         self.n_iter_ = int(np.max(n_iter)) if n_iter is not None else 1
         self.temperature_ = 1.0
         if self.calibration == "temperature":
-            self.temperature_ = self._calibrate(F, y_idx, groups)
+            self.temperature_ = self._calibrate(F, y_idx, groups, F_aug, src)
         self.similarity_threshold_ = None
         if self.input_mode_ == "spectra" and "search_top1" in set(self.featurizer_.feature_names_):
             col = int(np.flatnonzero(self.featurizer_.feature_names_ == "search_top1")[0])
@@ -296,6 +331,17 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         X, y = check_X_y(X, y, dtype=np.float64)
         check_classification_targets(y)
         return X, y
+
+    def _augmented(self, batch: Any, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features of jittered copies of the training spectra, and the training index each was made from."""
+        n_copies = self._resolved_augment()
+        n_feat = self.featurizer_.n_features_out_ if self.featurizer_ is not None else self.n_features_in_
+        if batch is None or n_copies == 0:
+            return np.zeros((0, n_feat), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        from nps_id.models.features import augment_spectra, group_index
+
+        copies, src = augment_spectra(batch, n_copies, random_state=self.random_state)
+        return self.featurizer_.transform_left_out(copies, group_index(groups)[src]), src
 
     def _fit_estimator(self, est: Any, F: np.ndarray, y_idx: np.ndarray) -> None:
         if np.unique(y_idx).size == 1:  # inner fold with a single class: a constant model
@@ -314,7 +360,9 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         out[:, np.asarray(cls, dtype=np.int64)] = np.log(np.clip(p, 1e-6, 1.0))
         return out
 
-    def _calibrate(self, F: np.ndarray, y_idx: np.ndarray, groups: np.ndarray) -> float:
+    def _calibrate(
+        self, F: np.ndarray, y_idx: np.ndarray, groups: np.ndarray, F_aug: np.ndarray, src: np.ndarray
+    ) -> float:
         from sklearn.model_selection import GroupKFold
 
         n_groups = np.unique(groups).size
@@ -327,7 +375,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("ignore", category=UserWarning)
             for tr, te in cv.split(F, y_idx, groups):
                 est = self._make_estimator()
-                self._fit_estimator(est, F[tr], y_idx[tr])
+                extra = np.isin(src, tr)  # copies of this inner fold's training spectra only
+                self._fit_estimator(est, np.vstack([F[tr], F_aug[extra]]), np.concatenate([y_idx[tr], y_idx[src[extra]]]))
                 logp[te] = self._log_proba(est, F[te])
         return _fit_temperature(logp, y_idx)
 

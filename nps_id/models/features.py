@@ -46,7 +46,9 @@ from sklearn.utils.validation import check_is_fitted
 from nps_id.errors import ModelError
 from nps_id.spectra.spectrum import pack_peaks
 
-__all__ = ["SpectrumFeaturizer", "SpectraBatch", "as_batch", "binned_matrix", "is_spectra"]
+__all__ = [
+    "SpectrumFeaturizer", "SpectraBatch", "as_batch", "augment_spectra", "binned_matrix", "group_index", "is_spectra",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +239,65 @@ def loss_matrix(batch: SpectraBatch, max_loss: int, n_peaks: int = 30, power: fl
     return out
 
 
+def group_index(groups: Any) -> np.ndarray:
+    """Integer compound ids (positions among the sorted distinct labels), as :class:`SpectrumFeaturizer` stores them."""
+    return np.unique(np.asarray(groups).astype(str), return_inverse=True)[1].astype(np.int64)
+
+
+def augment_spectra(
+    batch: SpectraBatch,
+    n_copies: int = 1,
+    random_state: int | np.random.Generator | None = None,
+    intensity_sigma: float = 0.2,
+    high_mass_sigma: float = 0.7,
+    high_mass_fraction: float = 0.8,
+) -> tuple[SpectraBatch, np.ndarray]:
+    """Jittered copies of spectra, to train classifiers that tolerate instrument-to-instrument differences.
+
+    Every peak's intensity is multiplied by a log-normal factor ``exp(N(0, intensity_sigma))`` (relative
+    abundances of EI spectra of one compound differ by tens of per cent between instruments and tunings),
+    and all peaks of a spectrum's high-mass region (m/z at or above ``high_mass_fraction`` times its
+    highest m/z: the molecular ion and its first losses, whose survival depends most on source
+    temperature and tuning) by one more factor ``exp(N(0, high_mass_sigma))`` per spectrum. m/z values
+    are kept; the scaling to a base peak is left to the featurizer.
+
+    Parameters
+    ----------
+    batch : SpectraBatch
+    n_copies : int, default 1
+        Copies per spectrum.
+    random_state : int, Generator or None
+    intensity_sigma, high_mass_sigma : float
+        Standard deviations of the log factors (0 switches a part off).
+    high_mass_fraction : float, default 0.8
+
+    Returns
+    -------
+    copies : SpectraBatch
+        ``n_copies * len(batch)`` spectra (copy ``k`` of spectrum ``i`` at ``k * len(batch) + i``), no metadata.
+    source : ndarray of int64
+        Index in `batch` of the spectrum each copy was made from.
+    """
+    rng = np.random.default_rng(random_state)
+    n = len(batch)
+    n_copies = int(n_copies)
+    counts = np.diff(batch.offsets)
+    row = np.repeat(np.arange(n, dtype=np.int64), counts)
+    mz = np.asarray(batch.mz, dtype=np.float64)
+    top = np.zeros(n)
+    if mz.size:
+        np.maximum.at(top, row, mz)
+    high = mz >= float(high_mass_fraction) * top[row]
+    log_f = rng.normal(0.0, float(intensity_sigma), (n_copies, mz.size))
+    log_f += np.where(high, rng.normal(0.0, float(high_mass_sigma), (n_copies, n))[:, row], 0.0)
+    inten = (np.asarray(batch.intensity, dtype=np.float64)[None, :] * np.exp(log_f)).astype(np.float32)
+    offsets = np.zeros(n * n_copies + 1, dtype=np.int64)
+    np.cumsum(np.tile(counts, n_copies), out=offsets[1:])
+    prec = np.tile(np.asarray(batch.precursor_mz), n_copies)
+    copies = SpectraBatch(np.tile(mz, n_copies), inten.ravel(), offsets, prec)
+    return copies, np.tile(np.arange(n, dtype=np.int64), n_copies)
+
+
 def _l2_rows(m: Any) -> Any:
     """Scale the rows of a dense or CSR matrix to unit L2 norm (zero rows stay zero)."""
     if sparse.issparse(m):
@@ -371,7 +432,7 @@ class SpectrumFeaturizer(TransformerMixin, BaseEstimator):
             groups_arr = np.asarray(groups)
             if groups_arr.shape != (n,):
                 raise ValueError(f"groups has shape {groups_arr.shape}; expected ({n},)")
-            _, groups_arr = np.unique(groups_arr.astype(str), return_inverse=True)
+            groups_arr = group_index(groups_arr)
         self.blocks_ = tuple(
             b for b in _BLOCKS if b in self.blocks and (y is not None or b not in ("characteristic", "search"))
             and (b != "precursor" or self.mode == "msms")
@@ -446,6 +507,26 @@ class SpectrumFeaturizer(TransformerMixin, BaseEstimator):
         """Return the feature matrix (n_spectra, n_features_out_) as float32."""
         check_is_fitted(self, "blocks_")
         return self._transform(as_batch(X), exclude_groups=None)
+
+    def transform_left_out(self, X: Any, group_ids: Any) -> np.ndarray:
+        """Transform spectra of training compounds with their own compound left out of the search block.
+
+        Used for jittered copies of the training spectra (:func:`augment_spectra`), so their search evidence
+        looks like that of a new compound, as in :meth:`fit_transform`.
+
+        Parameters
+        ----------
+        X : list of Spectrum, SpectralLibrary or SpectraBatch
+        group_ids : array_like of int, shape (n_spectra,)
+            Each spectrum's compound as an integer id of the training groups (:func:`group_index` of the
+            ``groups`` given to fit).
+        """
+        check_is_fitted(self, "blocks_")
+        batch = as_batch(X)
+        group_ids = np.asarray(group_ids, dtype=np.int64)
+        if group_ids.shape != (len(batch),):
+            raise ValueError(f"group_ids has shape {group_ids.shape}; expected ({len(batch)},)")
+        return self._transform(batch, exclude_groups=group_ids)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features (``mz_57``, ``loss_28``, ``char_<class>``, ``search_max_<class>``, ...)."""

@@ -49,6 +49,7 @@ FORMAT_VERSION = 1
 TRUSTED_TYPES: tuple[str, ...] = (
     "nps_id.models.classifier.SpectrumClassifier",
     "nps_id.models.features.SpectrumFeaturizer",
+    "nps_id.models.scaling.ClippedStandardScaler",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.pipeline.Pipeline",

@@ -87,6 +87,71 @@ def test_search_evidence_leaves_the_own_compound_out(labelled_ei):
     assert top1.mean() < 0.95
 
 
+def test_augmented_copies_jitter_intensities_and_scale_the_high_mass_region(swgdrug_spectra):
+    from nps_id.models.features import as_batch, augment_spectra
+
+    batch = as_batch(swgdrug_spectra[:200])
+    n, counts = len(batch), np.diff(batch.offsets)
+    copies, src = augment_spectra(batch, 2, random_state=3)
+    assert len(copies) == 2 * n and np.array_equal(src, np.tile(np.arange(n), 2))
+    assert np.array_equal(np.diff(copies.offsets), np.tile(counts, 2))
+    np.testing.assert_array_equal(copies.mz, np.tile(batch.mz, 2))  # m/z never change
+    log_f = np.log(copies.intensity / np.tile(batch.intensity, 2))
+    # the high-mass region (m/z >= 0.8 x the spectrum's highest m/z) gets one extra factor per spectrum
+    row = np.repeat(np.arange(n), counts)
+    top = np.zeros(n)
+    np.maximum.at(top, row, batch.mz)
+    low = np.tile(batch.mz < 0.8 * top[row], 2)
+    assert abs(log_f[low].std() - 0.2) < 0.02 and abs(log_f[low].mean()) < 0.02
+    assert log_f[~low].std() > 0.5  # 0.2 per peak and 0.7 per spectrum
+    # same seed, same copies; without noise, the spectra themselves
+    again, _ = augment_spectra(batch, 2, random_state=3)
+    np.testing.assert_array_equal(again.intensity, copies.intensity)
+    plain, _ = augment_spectra(batch, 1, random_state=3, intensity_sigma=0.0, high_mass_sigma=0.0)
+    np.testing.assert_allclose(plain.intensity, batch.intensity, rtol=1e-6)
+    # intensity_sigma 0: within a spectrum's high-mass region every peak moves by the same factor
+    hm, _ = augment_spectra(batch, 1, random_state=4, intensity_sigma=0.0)
+    log_r = np.log(hm.intensity / batch.intensity)
+    high = ~low[: row.size]
+    hi_max, hi_min = np.full(n, -np.inf), np.full(n, np.inf)
+    np.maximum.at(hi_max, row[high], log_r[high])
+    np.minimum.at(hi_min, row[high], log_r[high])
+    assert np.allclose(hi_max, hi_min, atol=1e-5) and np.ptp(hi_max) > 1.0
+    assert np.allclose(log_r[~high], 0.0, atol=1e-6)
+
+
+def test_left_out_transform_of_training_spectra_matches_fit_transform(labelled_ei):
+    from nps_id.models import SpectrumFeaturizer
+    from nps_id.models.features import group_index
+
+    spectra, y, groups = labelled_ei
+    feat = SpectrumFeaturizer()
+    F = feat.fit_transform(spectra[:300], y[:300], groups=groups[:300])
+    np.testing.assert_allclose(feat.transform_left_out(spectra[:300], group_index(groups[:300])), F, atol=1e-6)
+    # the plain transform searches every reference, the own compound included: different evidence
+    assert not np.allclose(feat.transform(spectra[:300]), F)
+    with pytest.raises(ValueError, match="group_ids"):
+        feat.transform_left_out(spectra[:3], [0, 1])
+
+
+def test_clipped_standard_scaler_bounds_rare_features(rng):
+    from sklearn.preprocessing import StandardScaler
+
+    from nps_id.models.scaling import ClippedStandardScaler
+
+    X = np.zeros((500, 3))
+    X[:, 0] = rng.normal(size=500)
+    X[7, 1] = 1.0  # a bin present in one spectrum of 500: standardised to about 22
+    X[:, 2] = rng.uniform(size=500)
+    plain = StandardScaler().fit_transform(X)
+    clipped = ClippedStandardScaler(clip=3.0).fit_transform(X)
+    assert plain[7, 1] > 20 and clipped[7, 1] == 3.0
+    assert np.abs(clipped).max() <= 3.0
+    inside = np.abs(plain) < 3.0
+    np.testing.assert_allclose(clipped[inside], plain[inside])
+    np.testing.assert_allclose(ClippedStandardScaler(clip=None).fit_transform(X), plain)
+
+
 def test_compound_groups_put_deuterated_standards_with_their_parent():
     from nps_id.models.evaluation import compound_groups
 
@@ -164,6 +229,23 @@ def test_auto_estimator_is_the_perceptron_for_ei_and_logistic_for_msms(rng):
     msms = SpectrumClassifier(mode="msms", calibration="none").fit(X, y)
     assert isinstance(msms.estimator_.steps[-1][1], LogisticRegression)
     assert msms.estimator_.steps[-1][1].max_iter == 300
+
+
+def test_ei_trains_on_jittered_copies_by_default(small_model, rng):
+    from nps_id.models import SpectrumClassifier
+    from nps_id.models.scaling import ClippedStandardScaler
+
+    clf, _, _ = small_model
+    n_train = clf.featurizer_.ref_.shape[0]
+    assert clf.n_augmented_ == n_train  # one copy of every training spectrum ("auto" for EI)
+    assert isinstance(clf.estimator_.steps[0][1], ClippedStandardScaler) and clf.estimator_.steps[0][1].clip == 3.0
+    X = rng.normal(size=(60, 4))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    assert SpectrumClassifier(calibration="none").fit(X, y).n_augmented_ == 0  # arrays: nothing to jitter
+    with pytest.raises(ValueError, match="augment"):
+        SpectrumClassifier(augment=-1).fit(X, y)
+    with pytest.raises(ValueError, match="clip"):
+        SpectrumClassifier(clip=0).fit(X, y)
 
 
 # ---------------------------------------------------------------------------------------------- save / load
