@@ -32,7 +32,7 @@ __all__ = ["DEFAULTS_VERSION", "Defaults", "reference_files", "defaults_key", "e
 logger = logging.getLogger(__name__)
 
 #: Bump when the way defaults are built changes (forces a rebuild).
-DEFAULTS_VERSION = 2
+DEFAULTS_VERSION = 3  # 3: classifier with clipped standardisation and augmented EI training
 
 LIBRARY_NAME = "library.h5"
 MANIFEST_NAME = "manifest.json"
