@@ -19,7 +19,10 @@ Used by ``coarse_topk`` on CUDA for bf16 matrices when Triton is importable; the
 from __future__ import annotations
 
 import functools
+import logging
 import weakref
+
+logger = logging.getLogger(__name__)
 
 GROUP = 16  #: library columns per group maximum
 #: tiling of the group-maxima kernel (BLOCK_M, BLOCK_N, BLOCK_K, warps, stages). Of 8 tilings timed on an H200
@@ -71,7 +74,8 @@ def _kernels():
 
 
 def available(queries, library) -> bool:
-    """Whether the fused path applies: CUDA bf16 tensors, 64 <= columns <= 1024 a power of two, Triton present."""
+    """Whether the fused path applies: CUDA bf16 tensors, 64 <= columns <= 1024 a power of two, and kernels that
+    compile and pass a self-test on that GPU (:func:`_works_on`)."""
     import torch
 
     K = library.shape[0]
@@ -79,11 +83,39 @@ def available(queries, library) -> bool:
         return False
     if K < 64 or K > 1024 or K & (K - 1):
         return False
+    return _works_on(library.device.index or 0)
+
+
+@functools.cache
+def _works_on(device_index: int) -> bool:
+    """Compile the kernels for GPU `device_index` and check them against plain torch on a small problem, once.
+
+    False (and a warning) where Triton is missing, the GPU predates bf16 matrix instructions (compute
+    capability < 8.0) or the kernels fail: the plain torch stage 1 then runs instead.
+    """
+    import torch
+
     try:
+        if torch.cuda.get_device_capability(device_index) < (8, 0):
+            return False
         _kernels()
     except ImportError:
         return False
-    return True
+    try:
+        gen = torch.Generator(device=f"cuda:{device_index}").manual_seed(0)
+        q = torch.rand((70, 64), device=f"cuda:{device_index}", generator=gen).bfloat16()
+        lib = torch.rand((64, 300), device=f"cuda:{device_index}", generator=gen).bfloat16()
+        cols = torch.randint(0, 300, (70, 40), device=f"cuda:{device_index}", generator=gen)
+        ok = torch.allclose(group_maxima(q, lib, True), group_maxima(q, lib, False), rtol=1e-3, atol=1e-3)
+        ok &= torch.allclose(gather_dot(q, lib.t().contiguous(), cols, True), gather_dot(q, lib.t(), cols, False),
+                             rtol=1e-3, atol=1e-3)
+    except Exception as exc:  # a compiler or driver that cannot build them: fall back, say why
+        logger.warning("Triton stage 1 unavailable on cuda:%d (%s: %s); using the plain torch stage 1",
+                       device_index, type(exc).__name__, exc)
+        return False
+    if not ok:
+        logger.warning("Triton stage 1 failed its self-test on cuda:%d; using the plain torch stage 1", device_index)
+    return bool(ok)
 
 
 def group_maxima(queries, library, fused: bool = True):
