@@ -156,8 +156,9 @@ def _entropy_terms(a, b):
     return ab * torch.log2(ab) - a * torch.log2(a) - b * torch.log2(b)
 
 
-#: most library peaks gathered at once by :func:`score_candidates` (about 40 bytes of device memory each)
-MAX_PEAKS = 1 << 26
+#: most library peaks gathered at once by :func:`score_candidates` (about 45 bytes of device memory each, so
+#: about 6 GB; a batch of 16,384 queries x 50 candidates of GC-EI spectra, ~130 peaks each, is not split)
+MAX_PEAKS = 1 << 27
 
 
 def score_candidates(q: DeviceTable, s: int, lib: DeviceTable, cand, params: MetricParams, width: int):
