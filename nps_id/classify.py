@@ -874,10 +874,15 @@ def _search_hits(index: _GroupIndex, spectra: Sequence[Any], k: int) -> tuple[np
     sc = np.zeros((q, k))
     notes: list[str | None] = [None] * q
     for g, js in _by_group(spectra).items():
-        if g not in index.groups:
-            what = _GROUP_NAMES.get(g, f"{g.upper()} (library search covers mass spectra only)")
+        if g not in _GROUP_SEARCH:  # IR, Raman: read and processed, but not searched or classified yet
             for j in js:
-                notes[j] = f"the library holds no {what} spectra to compare with; use a library of that kind (-l)"
+                notes[j] = (f"{g.upper() if g == 'ir' else g.capitalize()} spectra are read, but library search and "
+                            "classification cover mass spectra (EI, MS/MS) only in this version")
+            continue
+        if g not in index.groups:
+            for j in js:
+                notes[j] = (f"the library holds no {_GROUP_NAMES[g]} spectra to compare with; use a library of "
+                            "that kind (-l)")
             continue
         rows, si = index.groups[g]
         res = si.search([spectra[j] for j in js], k=k, **_GROUP_SEARCH[g])

@@ -162,6 +162,20 @@ def test_python_api_on_spectra_objects(small_library, swgdrug_spectra):
     assert "ResultTable(" in repr(table)
 
 
+def test_spectra_the_library_cannot_search_keep_their_row_with_the_reason(small_library, swgdrug_spectra):
+    from nps_id.spectra import Spectrum, SpectralLibrary
+
+    ir = Spectrum(np.linspace(400.0, 4000.0, 901), np.random.default_rng(0).random(901).astype(np.float32), kind="ir")
+    msms = Spectrum([91.05, 188.14], [100.0, 1000.0], precursor_mz=337.23)  # the small library is EI only
+    lib = SpectralLibrary.open(small_library)
+    assert np.isnan(np.asarray(lib.precursor_mz, dtype=float)).all()
+    table = nps_id.classify([ir, msms, swgdrug_spectra[0]], library=lib, model=False)
+    rows = list(table)
+    assert rows[0]["status"] == "skipped" and "IR spectra are read" in rows[0]["error"]
+    assert rows[1]["status"] == "skipped" and "holds no MS/MS" in rows[1]["error"]
+    assert rows[2]["status"] == "ok" and rows[2]["identified"] is True
+
+
 def test_unidentified_query_gets_a_class_and_the_nearest_controlled(small_library, swgdrug_spectra):
     """A compound withheld from the library is not identified; the model's class is reported instead."""
     from nps_id.spectra import SpectralLibrary
