@@ -114,7 +114,8 @@ def test_coarse_rows_equal_bin_rows(swgdrug_spectra, ei_index):
     t = as_peak_table(swgdrug_spectra[:200])
     for mp, ip in ((0.0, 1.0), (3.0, 0.6)):
         qd = dv.query_table(t, MetricParams("cosine"), "cpu")
-        got = dv.coarse_rows(qd, 20, 180, ei_index.lo, ei_index.width, mp, ip, torch.from_numpy(ei_index.colmap), torch.float32)
+        got = dv.coarse_rows(qd, dv.peak_weights(qd, mp, ip), 20, 180, ei_index.lo, ei_index.width,
+                             torch.from_numpy(ei_index.colmap), torch.float32)
         ref = bin_rows(t, ei_index.lo, ei_index.width, mp, ip, False, slice(20, 180), ei_index.colmap)
         np.testing.assert_allclose(got.numpy(), ref, rtol=1e-6, atol=1e-9)
 

@@ -21,7 +21,8 @@ import numpy as np
 from nps_id.spectra.search._peaks import PeakTable
 from nps_id.spectra.search.exact import MetricParams
 
-__all__ = ["DeviceTable", "device_table", "query_table", "is_unit_mass", "coarse_rows", "score_candidates", "top_k"]
+__all__ = ["DeviceTable", "device_table", "query_table", "peak_weights", "is_unit_mass", "coarse_rows", "score_candidates",
+           "top_k"]
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,25 @@ def query_table(table: PeakTable, params: MetricParams, device: str) -> DeviceTa
     bins = torch.round(mz).clamp_min(0).long()
     if params.metric == "entropy":
         return DeviceTable(offsets, bins, intensity, None, mz, intensity)
-    mp, ip = params.powers
-    w = intensity.double()
-    if ip != 1:
-        w = w**ip
-    if mp != 0:
-        w = w * mz**mp
+    w = _weights(mz, intensity, *params.powers)
     owner = torch.repeat_interleave(torch.arange(len(table), device=mz.device), offsets.diff(), output_size=mz.numel())
     norms = torch.zeros(len(table), dtype=torch.float64, device=mz.device).index_add_(0, owner, w * w).sqrt()
     return DeviceTable(offsets, bins, w, norms, mz, intensity)
+
+
+def _weights(mz, intensity, mz_power: float, intensity_power: float):
+    """Torch twin of :func:`nps_id.spectra.search.exact._weights`: ``intensity ** ip * mz ** mp``, float64."""
+    w = intensity.double()
+    if intensity_power != 1:
+        w = w**intensity_power
+    if mz_power != 0:
+        w = w * mz**mz_power
+    return w
+
+
+def peak_weights(q: DeviceTable, mz_power: float, intensity_power: float):
+    """Every query peak's stage-1 weight ``intensity ** intensity_power * mz ** mz_power`` (float64)."""
+    return _weights(q.mz, q.intensity, mz_power, intensity_power)
 
 
 def is_unit_mass(q: DeviceTable, tolerance: float) -> bool:
@@ -117,20 +128,16 @@ def _gather(offsets, rows):
     return src, owner
 
 
-def coarse_rows(q: DeviceTable, s: int, e: int, lo: int, width: int, mz_power: float, intensity_power: float,
-                colmap, dtype):
+def coarse_rows(q: DeviceTable, weights, s: int, e: int, lo: int, width: int, colmap, dtype):
     """Stage-1 rows of queries ``s:e`` on their device: the torch twin of
-    :func:`~nps_id.spectra.search.binned.bin_rows` (fragments; `colmap` a device tensor or None)."""
+    :func:`~nps_id.spectra.search.binned.bin_rows` (fragments; `weights` of every query peak, from
+    :func:`peak_weights`; `colmap` a device tensor or None)."""
     import torch
 
     rows = torch.arange(s, e, device=q.offsets.device)
     src, owner = _gather(q.offsets, rows)
     mz = q.mz[src]
-    w = q.intensity[src].double()
-    if intensity_power != 1:
-        w = w**intensity_power
-    if mz_power != 0:
-        w = w * mz**mz_power
+    w = weights[src]
     n = e - s
     norm = torch.zeros(n, dtype=torch.float64, device=w.device).index_add_(0, owner, w * w).sqrt()
     col = torch.round(mz).long() - lo

@@ -402,11 +402,7 @@ class SearchIndex:
         batch_size = batch_size or 1024
         idx_out = np.full((Q, k), -1, dtype=np.int64)
         sc_out = np.full((Q, k), np.nan)
-        batches = range(0, Q, batch_size)
-        if progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, total=-(-Q // batch_size), unit="batch", desc="search")
+        batches = _batch_starts(Q, batch_size, progress)
         for s in batches:
             e = min(Q, s + batch_size)
             t0 = time.perf_counter()
@@ -436,7 +432,9 @@ class SearchIndex:
         from nps_id.spectra.search import device as dv
 
         spec = self._coarse_spec(params)
-        _, mp, ip, _, folded = spec
+        _, mp, ip, source, folded = spec
+        # stage-1 peak weights: the exact metric's own values where the powers are the same (cosine, nist)
+        weights = qd.values if source == "raw" else dv.peak_weights(qd, mp, ip)
         lib, top_bin = self._device_exact_table(params, device)
         width = max(top_bin, int(qd.bins.max()) if qd.bins.numel() else 0) + 2
         colmap = torch.from_numpy(self.colmap).to(device) if folded else None
@@ -446,17 +444,13 @@ class SearchIndex:
         sc_out = np.full((Q, k), np.nan)
         timings = {"coarse": 0.0, "exact": 0.0}
         batch_size = max(1, min(batch_size, (1 << 24) // max(1, min(n_cand, len(self.table)))))  # candidate lists
-        batches = range(0, Q, batch_size)
-        if progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, total=-(-Q // batch_size), unit="batch", desc="search")
+        batches = _batch_starts(Q, batch_size, progress)
         with torch.inference_mode():
             L = self._device_matrix(spec, device)
             for s in batches:
                 e = min(Q, s + batch_size)
                 t0 = time.perf_counter()
-                rows = dv.coarse_rows(qd, s, e, self.lo, self.width, mp, ip, colmap, dtype)
+                rows = dv.coarse_rows(qd, weights, s, e, self.lo, self.width, colmap, dtype)
                 _, cand = coarse_topk(rows, L, n_cand, self.chunk, reverse=params.reverse)
                 _sync(device)
                 t1 = time.perf_counter()
@@ -544,6 +538,16 @@ def _replace_atomically(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _batch_starts(n: int, batch_size: int, progress: bool):
+    """First query of every batch of `batch_size`, under a tqdm progress bar if `progress`."""
+    starts = range(0, n, batch_size)
+    if not progress:
+        return starts
+    from tqdm.auto import tqdm
+
+    return tqdm(starts, total=len(starts), unit="batch", desc="search")
 
 
 def _sync(device: str) -> None:
