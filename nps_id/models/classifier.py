@@ -193,36 +193,30 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_estimator(self) -> Any:
         kind = self._resolved_estimator()
-        if kind == "mlp":
-            from sklearn.neural_network import MLPClassifier
-            from sklearn.pipeline import make_pipeline
-
-            from nps_id.models.scaling import ClippedStandardScaler
-
-            return make_pipeline(
-                ClippedStandardScaler(clip=self.clip),
-                MLPClassifier(hidden_layer_sizes=(int(self.hidden_units),), alpha=float(self.alpha),
-                              max_iter=int(self.max_iter or 50), random_state=self.random_state),
-            )
-        if kind == "logistic":
-            from sklearn.linear_model import LogisticRegression
-            from sklearn.pipeline import make_pipeline
-
-            from nps_id.models.scaling import ClippedStandardScaler
-
-            return make_pipeline(
-                ClippedStandardScaler(clip=self.clip),
-                LogisticRegression(C=float(self.C), max_iter=int(self.max_iter or 300), class_weight="balanced", solver="newton-cg",
-                                   random_state=self.random_state),
-            )
-        if self.estimator == "hgb":
+        if kind == "hgb":
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             return HistGradientBoostingClassifier(
                 max_iter=int(self.max_iter or 300), learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
                 class_weight="balanced", early_stopping=False, random_state=self.random_state,
             )
-        raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {self.estimator!r}")
+        if kind == "mlp":
+            from sklearn.neural_network import MLPClassifier
+
+            base = MLPClassifier(hidden_layer_sizes=(int(self.hidden_units),), alpha=float(self.alpha),
+                                 max_iter=int(self.max_iter or 50), random_state=self.random_state)
+        elif kind == "logistic":
+            from sklearn.linear_model import LogisticRegression
+
+            base = LogisticRegression(C=float(self.C), max_iter=int(self.max_iter or 300), class_weight="balanced",
+                                      solver="newton-cg", random_state=self.random_state)
+        else:
+            raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {self.estimator!r}")
+        from sklearn.pipeline import make_pipeline
+
+        from nps_id.models.scaling import ClippedStandardScaler
+
+        return make_pipeline(ClippedStandardScaler(clip=self.clip), base)
 
     def _check_params(self) -> None:
         if self.estimator not in _ESTIMATORS:

@@ -233,9 +233,15 @@ def _centroid(mz: np.ndarray, inten: np.ndarray, seg: np.ndarray, n: int, min_di
         mz[sel], inten[sel] = m2, i2
         keep = inten > 0
         mz, inten, seg = mz[keep], inten[keep], seg[keep]
-        if np.any((seg[1:] == seg[:-1]) & (mz[1:] < mz[:-1])):  # merged m/z out of order: sort, as the C code does
-            o = np.lexsort((mz, seg))
-            mz, inten, seg = mz[o], inten[o], seg[o]
+        mz, inten, seg = _sorted_by_mz(mz, inten, seg)  # merged m/z may be out of order: the C code sorts too
+    return mz, inten, seg
+
+
+def _sorted_by_mz(mz: np.ndarray, inten: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The peaks in m/z order within each spectrum (`seg`, non-decreasing), unchanged if they already are."""
+    if np.any((seg[1:] == seg[:-1]) & (mz[1:] < mz[:-1])):
+        o = np.lexsort((mz, seg))
+        mz, inten, seg = mz[o], inten[o], seg[o]
     return mz, inten, seg
 
 
@@ -290,9 +296,7 @@ def clean_for_entropy(
         keep &= ~((lim > 0) & (mz >= lim))
     mz, inten, seg = mz[keep], inten[keep], seg[keep]
     n = len(table)
-    if np.any((seg[1:] == seg[:-1]) & (mz[1:] < mz[:-1])):
-        o = np.lexsort((mz, seg))
-        mz, inten, seg = mz[o], inten[o], seg[o]
+    mz, inten, seg = _sorted_by_mz(mz, inten, seg)
     if min_diff > 0:
         mz, inten, seg = _centroid(mz, inten, seg, n, min_diff)
     if mz.size:
