@@ -5,7 +5,9 @@ Names are imported lazily, so ``import nps_id.chem`` stays cheap (RDKit loads on
 * :mod:`nps_id.chem.structure` - parse, standardise, InChIKey/formula/mass, parent of labelled/derivatised records
 * :mod:`nps_id.chem.fingerprints` - :class:`FingerprintTransformer` and Tanimoto search
 * :mod:`nps_id.chem.classes` - the taxonomy and its SMARTS rules
-* :mod:`nps_id.chem.control` - listed substances/precursors, analogues, fentanyl-related substances
+* :mod:`nps_id.chem.schedules` - the international control list as data, matching a structure to it
+* :mod:`nps_id.chem.control` - control status with its source, analogues, national lists
+* :mod:`nps_id.chem.fentanyl_definition` - the class-wide definition of fentanyl-related substances
 * :mod:`nps_id.chem.labels` - labelling spectra and libraries
 """
 
@@ -32,6 +34,8 @@ __all__ = [
     "analogue_report",
     "load_controlled",
     "listed_precursors",
+    "national_status",
+    "schedule_counts",
     "label_smiles",
     "label_library",
 ]
@@ -55,6 +59,8 @@ _LAZY = {
     "analogue_report": "nps_id.chem.control",
     "load_controlled": "nps_id.chem.control",
     "listed_precursors": "nps_id.chem.control",
+    "national_status": "nps_id.chem.control",
+    "schedule_counts": "nps_id.chem.schedules",
     "label_smiles": "nps_id.chem.labels",
     "label_library": "nps_id.chem.labels",
 }

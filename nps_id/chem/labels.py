@@ -13,6 +13,9 @@ What a record is labelled as
 * a derivative (``is_derivative`` true): its underivatised parent. Silyl groups (TMS, TBDMS) are
   always removed; TFA, PFP, HFB, TPC and acetyl groups only on records flagged as derivatives, since
   acetyl groups belong to many real drugs (a TMS derivative of a cathinone is a cathinone).
+
+``national_status`` is filled only when a national control list is configured (``national_list=`` or
+the ``NPS_ID_NATIONAL_LIST`` environment variable; see :func:`nps_id.chem.control.national_status`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "nearest_controlled",
     "controlled_similarity",
     "fentanyl_related",
+    "national_status",
     "chem_error",
 )
 
@@ -50,27 +54,30 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in _TRUE
 
 
-def _label_one(smiles: str, derivative: bool) -> tuple:
+def _label_one(smiles: str, derivative: bool, national: str | None = None) -> tuple:
     from nps_id.chem.classes import classify_mol
-    from nps_id.chem.control import _control_for_parent
+    from nps_id.chem.control import _control_labels
     from nps_id.chem.structure import parent_structure
     from nps_id.errors import ChemistryError
 
     try:
         mol = parent_structure(smiles, derivative=derivative)
     except ChemistryError as exc:
-        return ("invalid", "", "", "", "", "", "", float("nan"), "", str(exc))
+        return ("invalid", "", "", "", "", "", "", float("nan"), "", "", str(exc))
     cls = classify_mol(mol)
-    ctl = _control_for_parent(mol, cls.drug_class, None)
-    frs = ",".join(ctl.fentanyl_related.modifications) if ctl.fentanyl_related.matches else ""
-    if ctl.fentanyl_related.matches and not frs:
-        frs = "fentanyl"
-    return (cls.drug_class, cls.rule, cls.ewa_group, cls.effect_group, ctl.status, ctl.note, ctl.nearest,
-            ctl.similarity, frs, "")
+    status, note, nearest, similarity, frs, nat = _control_labels(mol, cls.drug_class, national)
+    return (cls.drug_class, cls.rule, cls.ewa_group, cls.effect_group, status, note, nearest, similarity, frs,
+            nat, "")
 
 
-def _label_many(keys: Sequence[tuple[str, bool]]) -> list[tuple]:
-    return [_label_one(s, d) for s, d in keys]
+def _national_path(national_list: str | None) -> str | None:
+    from nps_id.chem.control import national_list_path
+
+    return national_list_path(national_list)
+
+
+def _label_many(keys: Sequence[tuple[str, bool]], national: str | None = None) -> list[tuple]:
+    return [_label_one(s, d, national) for s, d in keys]
 
 
 def label_smiles(
@@ -78,6 +85,7 @@ def label_smiles(
     *,
     derivative: Sequence[Any] | np.ndarray | None = None,
     n_jobs: int | None = None,
+    national_list: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Label structures with class, EWA groups and control status.
 
@@ -89,6 +97,9 @@ def label_smiles(
         Per record, whether it is a derivative (``True``/``"True"``/``"1"``); see the module docstring.
     n_jobs : int, optional
         Worker processes for the distinct structures (joblib; ``None`` = 1, ``-1`` = all cores).
+    national_list : str, optional
+        A national control list (CSV) for the ``national_status`` column; default: the file named by
+        ``NPS_ID_NATIONAL_LIST``, if set (else the column is "").
 
     Returns
     -------
@@ -108,18 +119,20 @@ def label_smiles(
         raise ValueError(f"derivative has {len(flags)} values for {n} structures; give one per structure.")
     keys = [(s, d) for s, d in zip(values, flags)]
     unique = sorted({k for k in keys if k[0]})
+    national = _national_path(national_list)
     n_jobs = 1 if n_jobs is None else int(n_jobs)
     if n_jobs == 1 or len(unique) < 200:
-        results = _label_many(unique)
+        results = _label_many(unique, national)
     else:
         from joblib import Parallel, delayed, effective_n_jobs
 
         n_chunks = min(len(unique), 8 * effective_n_jobs(n_jobs))
         bounds = np.linspace(0, len(unique), n_chunks + 1).astype(int)
-        parts = Parallel(n_jobs=n_jobs)(delayed(_label_many)(unique[a:b]) for a, b in zip(bounds[:-1], bounds[1:]))
+        parts = Parallel(n_jobs=n_jobs)(delayed(_label_many)(unique[a:b], national)
+                                        for a, b in zip(bounds[:-1], bounds[1:]))
         results = [r for part in parts for r in part]
     lookup = dict(zip(unique, results))
-    empty = ("", "", "", "", "", "", "", float("nan"), "", "")
+    empty = ("", "", "", "", "", "", "", float("nan"), "", "", "")
     rows = [lookup.get(k, empty) if k[0] else empty for k in keys]
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(LABEL_COLUMNS):
@@ -135,7 +148,8 @@ def label_smiles(
     return out
 
 
-def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "") -> dict[str, int]:
+def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "",
+                  national_list: str | None = None) -> dict[str, int]:
     """Label every spectrum of a spectral library and store the labels as library columns.
 
     Parameters
@@ -147,6 +161,8 @@ def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "") 
         See :func:`label_smiles`.
     prefix : str, default ""
         Put before each column name (to keep several labellings side by side).
+    national_list : str, optional
+        See :func:`label_smiles`.
 
     Returns
     -------
@@ -160,7 +176,7 @@ def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "") 
         derivative = None
     if derivative is not None and len(derivative) != len(smiles):
         derivative = None
-    cols = label_smiles(smiles, derivative=derivative, n_jobs=n_jobs)
+    cols = label_smiles(smiles, derivative=derivative, n_jobs=n_jobs, national_list=national_list)
     for name, values in cols.items():
         library.set_column(prefix + name, values)
     classes, counts = np.unique(cols["chem_class"].astype(str), return_counts=True)

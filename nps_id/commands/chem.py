@@ -4,6 +4,7 @@ Examples
 --------
 ``python -m nps_id chem classify "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"``
 ``python -m nps_id chem classify --input seized.csv -o labelled.csv``
+``python -m nps_id chem classify --national-list my_country.csv "CNC(C)C(=O)c1ccc(C)cc1"``
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 
 #: columns written after the input's own columns
 OUTPUT_COLUMNS = ("class", "ewa_group", "effect_group", "control_status", "control_note", "nearest_controlled",
-                  "similarity", "fentanyl_related", "rule", "error")
+                  "similarity", "fentanyl_related", "national_status", "rule", "error")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     classify.add_argument("--smiles-column", default="smiles", help="name of the SMILES column (default: smiles)")
     classify.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here (default: standard output)")
     classify.add_argument("--n-jobs", type=int, default=None, help="worker processes (-1: all cores)")
+    classify.add_argument("--national-list", metavar="LIST.csv", default=None,
+                          help="a national control list (same columns as the international list) for the "
+                               "national_status column (default: $NPS_ID_NATIONAL_LIST)")
     classify.set_defaults(func=run)
 
 
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         fields, rows = ["smiles"], [{"smiles": s} for s in args.smiles]
         smiles, derivative = list(args.smiles), None
 
-    labels = label_smiles(smiles, derivative=derivative, n_jobs=args.n_jobs)
+    labels = label_smiles(smiles, derivative=derivative, n_jobs=args.n_jobs, national_list=args.national_list)
     names = {"chem_class": "class", "chem_rule": "rule", "controlled_similarity": "similarity",
              "chem_error": "error"}
     out_fields = fields + [c for c in OUTPUT_COLUMNS if c not in fields]

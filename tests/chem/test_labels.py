@@ -67,3 +67,19 @@ def test_label_library_stores_columns():
     assert counts == {"": 1, "fentanyl_precursor": 1, "invalid": 1, "synthetic_cathinone": 3}
     assert lib.column("chem_class").tolist() == label_smiles(SMILES, derivative=DERIVATIVE)["chem_class"].tolist()
     assert lib.column("control_status")[5] == "listed_precursor"
+
+
+def test_national_status_column_is_filled_only_with_a_national_list(tmp_path, monkeypatch):
+    monkeypatch.delenv("NPS_ID_NATIONAL_LIST", raising=False)
+    assert set(label_smiles(SMILES)["national_status"]) == {""}
+    path = tmp_path / "national.csv"
+    path.write_text("name,smiles,instrument,schedule\n"
+                    "Mephedrone,CNC(C)C(=O)c1ccc(C)cc1,Example Act,Schedule 1\n")
+    cols = label_smiles(SMILES, derivative=DERIVATIVE, national_list=str(path))
+    assert cols["national_status"].tolist() == [
+        "controlled (Example Act, Schedule 1)", "", "", "controlled (Example Act, Schedule 1)",
+        "controlled (Example Act, Schedule 1)", "not on the national list"]
+    monkeypatch.setenv("NPS_ID_NATIONAL_LIST", str(path))
+    lib = _library([f"s{i}" for i in range(len(SMILES))], SMILES, DERIVATIVE)
+    label_library(lib)
+    assert lib.column("national_status")[0] == "controlled (Example Act, Schedule 1)"
