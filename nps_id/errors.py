@@ -10,6 +10,8 @@ __all__ = [
     "NpsIdError",
     "InvalidSpectrumError",
     "SpectrumFormatError",
+    "InvalidRunError",
+    "RunFormatError",
     "UnknownFormatError",
     "ProcessingError",
     "PipelineFormatError",
@@ -66,6 +68,27 @@ class SpectrumFormatError(NpsIdError, ValueError):
             loc.append(f"line {line}")
         prefix = ": ".join(x for x in (path, ", ".join(loc)) if x)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class InvalidRunError(NpsIdError, ValueError):
+    """A run's arrays break the rules of :class:`nps_id.runs.Run` (shapes, order, finite non-negative values)."""
+
+
+class RunFormatError(NpsIdError, ValueError):
+    """A GC-MS/LC-MS run (Agilent ``.D`` folder, ANDI netCDF, mzML) could not be read: missing, damaged or truncated.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and, where it helps, what to do.
+    path : str, optional
+        The run (folder or file) being read.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.reason = message
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
 
 
 class UnknownFormatError(NpsIdError, ValueError):
