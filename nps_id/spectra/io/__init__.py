@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import logging
 
 import os
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,8 @@ __all__ = [
     "load_spectra",
     "save_spectra",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: format name -> (module, reader function, writer function or None)
 FORMATS: dict[str, tuple[str, str, str | None]] = {
@@ -159,16 +162,26 @@ def save_spectra(spectra: Iterable[Spectrum], path: str | os.PathLike, format: s
 
 
 def find_spectrum_files(path: str | os.PathLike) -> list[Path]:
-    """Return the readable spectrum files under a folder (sorted), or ``[path]`` for a file."""
+    """Return the readable spectrum files under a folder (sorted), or ``[path]`` for a file.
+
+    GC-MS runs saved as Agilent ``.D`` folders are not searched inside (their ``tic_front.csv`` and the like are
+    not spectra); each one left out is logged.
+    """
+    from nps_id.runs.io import run_format
+
     p = Path(path)
     if p.is_file():
         return [p]
     if not p.is_dir():
         raise FileNotFoundError(f"No such file or folder: {p}")
-    out = []
-    for f in sorted(p.rglob("*")):
-        if f.is_file() and Path(strip_gz(f)).suffix in _EXTENSIONS:
-            out.append(f)
-    return out
+    out: list[Path] = []
+    for root, dirs, files in os.walk(p):
+        here = Path(root)
+        if run_format(here) == "agilent":
+            logger.warning("%s: a GC-MS run, not a spectrum file; left out", here)
+            dirs.clear()
+            continue
+        out.extend(here / f for f in files if Path(strip_gz(f)).suffix in _EXTENSIONS and (here / f).is_file())
+    return sorted(out)
 
 

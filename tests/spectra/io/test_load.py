@@ -90,3 +90,14 @@ def test_one_report_for_many_files(tmp_path: Path) -> None:
     assert len(got) == 2 and len(report.files) == 2
     assert report.n_read == 2 and report.n_skipped == 1
     assert "2 file(s), 2 spectra read, 1 skipped" in report.summary()
+
+
+def test_folder_search_leaves_out_gcms_run_folders(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    save_spectra(SPECTRA, tmp_path / "a.msp")
+    run = tmp_path / "sub" / "sample.D"
+    run.mkdir(parents=True)
+    (run / "tic_front.csv").write_text("1.0,100\n", encoding="utf-8")  # a run's own files are not spectra
+    save_spectra(SPECTRA, tmp_path / "sub" / "b.mgf")
+    assert find_spectrum_files(tmp_path) == [tmp_path / "a.msp", tmp_path / "sub" / "b.mgf"]
+    assert "sample.D: a GC-MS run" in caplog.text
+    assert find_spectrum_files(run) == []
