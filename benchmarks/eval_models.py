@@ -1,6 +1,12 @@
-"""Compound-grouped evaluation of the nps_id models on the real reference data (../shared/data).
+"""Compound-grouped evaluation of what nps_id returns, on the real reference data (../shared/data).
 
-Runs, for the EI and the MS/MS models:
+By default (the product figures): the ``classify`` path end to end (:mod:`nps_id.end_to_end`), per technique
+(GC-EI, MS/MS): per compound-grouped fold, library and models (class + identity) built from the other folds, the
+held-out spectra classified with :func:`nps_id.classify.classify`, scored on the final ``class`` and ``verdict``
+columns; identification rates and curve. Writes ``benchmarks/results/classify_<technique>.json`` and
+``benchmarks/results/classify.md``.
+
+With ``--estimator`` (a development aid, not a product figure), for the EI and the MS/MS models:
 
 * K-fold compound-grouped cross-validation (no compound, by isotope-stripped InChIKey first block, on both
   sides of a split; deuterated standards and derivatives grouped with their parent) of
@@ -14,7 +20,8 @@ Writes ``benchmarks/results/models_<kind>.json`` and ``benchmarks/results/models
 
 Usage::
 
-    python benchmarks/eval_models.py [--kinds ei msms] [--folds 5] [--max-other 15000] [--epochs 40]
+    python benchmarks/eval_models.py [--kinds ei msms] [--folds 5] [--max-queries 3000]
+    python benchmarks/eval_models.py --estimator [--kinds ei msms] [--folds 5] [--max-other 15000] [--epochs 40]
 """
 
 from __future__ import annotations
@@ -114,6 +121,37 @@ def fmt_confusion(m: dict) -> list[str]:
     return out + [""]
 
 
+def end_to_end(lib: SpectralLibrary, args: argparse.Namespace) -> int:
+    """The classify path per technique; JSON per technique and a Markdown summary with the curve."""
+    from nps_id.end_to_end import evaluate_classify, format_report
+
+    md = ["# nps_id classify, end to end (compound-grouped)", "",
+          f"Library checksum {lib.checksum[:16]}... (both reference files); {args.folds} folds by parent compound; "
+          "per fold the library is the other folds' spectra and the class and identity models are trained on it "
+          "with the default model's settings; the held-out spectra are classified with `nps_id.classify.classify` "
+          f"(at most {args.max_queries} per fold). Command: `python benchmarks/eval_models.py`.", ""]
+    for kind in args.kinds:
+        technique = {"ei": "gc_ei", "msms": "msms"}[kind]
+        t0 = time.time()
+        res = evaluate_classify(lib, technique, n_splits=args.folds, seed=args.seed, max_queries=args.max_queries,
+                                progress=True)
+        res["seconds"] = round(time.time() - t0, 1)
+        res.pop("rows")  # per-query outcomes: figures only go into the results
+        (RESULTS / f"classify_{technique}.json").write_text(json.dumps(res, indent=1, default=float))
+        md += [f"## {technique} ({res['seconds']:.0f} s)", "", "```", format_report(res), "```", "",
+               "Identification curve (threshold on the identity probability):", "",
+               "| threshold | true identifications (replicates) | wrong identifications (replicates) | "
+               "false identifications (absent compounds) |", "|---:|---:|---:|---:|"]
+        for row in res["identification"]["curve"]:
+            md.append(f"| {row['threshold']:.2f} | {row['true_identification_rate']:.3f} | "
+                      f"{row['wrong_identification_rate_replicates']:.3f} | {row['false_identification_rate_absent']:.4f} |")
+        md.append("")
+        print("\n".join(md[-40:]))
+        sys.stdout.flush()
+    (RESULTS / "classify.md").write_text("\n".join(md) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kinds", nargs="+", default=["ei", "msms"], choices=["ei", "msms"])
@@ -122,10 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--no-ranking", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--estimator", action="store_true", help="cross-validate the class models alone (development aid)")
+    ap.add_argument("--max-queries", type=int, default=3000,
+                    help="end to end: at most this many held-out queries per fold (MS/MS folds hold ~15,000)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("nps_id.spectra.search.index", "nps_id.models.identity_data", "nps_id.chem.labels",
+                 "nps_id.models.data", "nps_id.models.training", "nps_id.classify"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     RESULTS.mkdir(parents=True, exist_ok=True)
     lib = open_library()
+    if not args.estimator:
+        return end_to_end(lib, args)
     md = ["# nps_id models: compound-grouped evaluation", "",
           f"Library checksum {lib.checksum[:16]}...; {args.folds}-fold StratifiedGroupKFold by compound "
           "(isotope-stripped InChIKey first block; deuterated standards and derivatives with their parent). "

@@ -32,7 +32,7 @@ __all__ = ["DEFAULTS_VERSION", "Defaults", "reference_files", "defaults_key", "e
 logger = logging.getLogger(__name__)
 
 #: Bump when the way defaults are built changes (forces a rebuild).
-DEFAULTS_VERSION = 3  # 3: classifier with clipped standardisation and augmented EI training
+DEFAULTS_VERSION = 4  # 3: clipped standardisation, augmented EI training; 4: technique router, identity models
 
 LIBRARY_NAME = "library.h5"
 MANIFEST_NAME = "manifest.json"
@@ -86,8 +86,15 @@ def reference_files(data: str | os.PathLike | None = None) -> list[Path]:
 
 
 def defaults_key(files: list[Path]) -> str:
-    """Hash of the files' names, sizes and mtimes, the nps_id version and :data:`DEFAULTS_VERSION`."""
+    """Hash of the files' names, sizes and mtimes, the nps_id version, :data:`DEFAULTS_VERSION` and the control lists
+    (international, and the national one of ``NPS_ID_NATIONAL_LIST`` when set)."""
+    from nps_id.chem.schedules import list_checksum
+
     h = hashlib.sha256(f"nps_id {__version__} defaults {DEFAULTS_VERSION}\n".encode())
+    h.update(f"control list {list_checksum()}\n".encode())  # labels are redone when the list changes
+    national = os.environ.get("NPS_ID_NATIONAL_LIST")
+    if national and Path(national).is_file():
+        h.update(hashlib.sha256(Path(national).read_bytes()).hexdigest().encode())
     for f in files:
         st = f.stat()
         h.update(f"{f.resolve()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
@@ -206,9 +213,13 @@ def _build(files: list[Path], folder: Path, progress: bool | None) -> None:
 
         raise LibraryError(f"no spectra could be read from {[str(f) for f in files]}: {report.summary()}")
     t1 = time.monotonic()
-    labels = _label_columns(lib, progress)
-    for name, values in labels.items():
-        lib.set_column(name, values, save=False)
+    if "smiles" in lib.columns:
+        from nps_id.chem.labels import label_library
+
+        logger.info("labelling the library's structures (class, control status)")
+        label_library(lib, n_jobs=-1, save=False)
+    else:
+        logger.warning("the reference data have no SMILES: their spectra get no class labels")
     lib.save(folder / LIBRARY_NAME)
     t2 = time.monotonic()
     lib = SpectralLibrary.open(folder / LIBRARY_NAME)
@@ -233,38 +244,16 @@ def _build(files: list[Path], folder: Path, progress: bool | None) -> None:
 
 
 # ================================================================================================ adapters
-def _label_columns(lib: Any, progress: bool | None) -> dict[str, list[str]]:
-    """Per-spectrum label columns for the library (``class``, ``control_status``, ...) from its SMILES."""
-    return label_columns(lib, progress)
-
-
-def label_columns(lib: Any, progress: bool | None = None) -> dict[str, Any]:
-    """Label a library's spectra from their structures with :func:`nps_id.chem.labels.label_smiles`.
-
-    Returns the label columns (``chem_class``, ``ewa_group``, ``control_status``, ``control_note``, ...), one
-    value per spectrum ("" where a spectrum has no structure), ready for ``lib.set_column``. Each distinct
-    structure is worked out once, on all cores.
-    """
-    from nps_id.chem.labels import label_smiles
-
-    if "smiles" not in lib.columns:
-        logger.warning("the library has no SMILES column: its spectra get no class labels")
-        return {}
-    derivative = lib.column("is_derivative") if "is_derivative" in lib.columns else None
-    logger.info("labelling the library's structures (class, control status)")
-    return label_smiles(lib.column("smiles"), derivative=derivative, n_jobs=-1)
-
-
 def _train_default_model(lib: Any, folder: Path, progress: bool | None) -> str | None:
-    """Train the default models (EI and MS/MS: class and substructure) on the labelled library; write them
-    into ``folder / MODEL_NAME``; return that name, or None when no model could be trained."""
+    """Train the default models (class, substructure and identity; EI and MS/MS) on the labelled library; write
+    them into ``folder / MODEL_NAME``; return that name, or None when no model could be trained."""
     from nps_id.models.io import save_model
-    from nps_id.models.training import train_models
+    from nps_id.models.training import train_bundle
 
-    classifiers, substructure, reports = train_models(lib, ("ei", "msms"), progress=progress, **DEFAULT_TRAINING)
-    if not classifiers:
-        logger.warning("no class model could be trained from the default library; classify reports identities only")
+    bundle = train_bundle(lib, ("ei", "msms"), progress=progress, **DEFAULT_TRAINING)
+    if not bundle.classifiers and not bundle.identity:
+        logger.warning("no model could be trained from the default library; classify reports candidates only")
         return None
-    save_model(folder / MODEL_NAME, classifiers, substructure, library_checksum=lib.checksum,
-               extra={"library": "default", "training_data": reports})
+    save_model(folder / MODEL_NAME, bundle.classifiers, bundle.substructure, library_checksum=lib.checksum,
+               extra={"library": "default", **bundle.manifest["extra"]}, identity=bundle.identity)
     return MODEL_NAME

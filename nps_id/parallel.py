@@ -39,14 +39,14 @@ def resolve_n_jobs(n_jobs: int) -> int:
 
 def _task(spec: Any, spectra: list[Any], options: Any) -> list[dict[str, Any]]:
     """What a worker runs: classify one batch with this process's cached resources."""
-    from nps_id.classify import classify_batch
+    from nps_id.classify.core import classify_batch
 
     return classify_batch(spec, spectra, options)
 
 
 def _worker_init(spec: Any) -> None:
     """Process-pool initializer: quiet logging; load the library and model once."""
-    from nps_id.classify import get_resources
+    from nps_id.classify.resources import get_resources
 
     get_resources(spec)
 
@@ -98,7 +98,7 @@ def _check_picklable_paths(spec: Any, where: str) -> None:
 
 def _as_path_spec(spec: Any) -> Any:
     """Replace a library opened from a file by its path, so workers open it themselves (memory-mapped)."""
-    from nps_id.classify import ResourceSpec
+    from nps_id.classify.resources import ResourceSpec
 
     lib = spec.library
     if not isinstance(lib, (str, os.PathLike)) and getattr(lib, "path", None):
@@ -170,7 +170,7 @@ def worker_load_counts(client: Any) -> dict[str, int]:
     """How many times each Dask worker loaded a library/model: ``{worker address: count}``."""
 
     def count() -> int:
-        from nps_id.classify import load_count
+        from nps_id.classify.resources import load_count
 
         return load_count()
 

@@ -3,7 +3,8 @@
 It holds a summary (counts, skip reasons, the settings used), a table with one row per query (the same rows
 as the CSV), and per processed query: a mirror plot of the query against its best library hit, the class
 probabilities, the structure of the hit (RDKit depiction), the other hits, the substructure evidence and the
-nearest controlled substances. Images are embedded (``data:`` URIs); the file needs no network and no other
+nearest controlled substances. Each GC-MS run classified gets its total ion chromatogram with the components
+marked, above the sections of its components. Images are embedded (``data:`` URIs); the file needs no network and no other
 file, and runs no JavaScript. All text that comes from input files (names, ids, errors) is HTML-escaped.
 """
 
@@ -34,7 +35,7 @@ h3{font-size:1.05rem;margin:.2rem 0 .6rem}
 table{border-collapse:collapse;font-size:.85rem;width:100%} th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 td[data-col=error]{max-width:22rem;font-size:.8rem}
 th{background:#f3f3f3;position:sticky;top:0} tr.skipped td{color:#777;background:#fafafa}
-.v-identified{color:#0a6b2d;font-weight:600} .v-classified{color:#8a5a00;font-weight:600} .v-unknown{color:#555;font-weight:600}
+.v-identified{color:#0a6b2d;font-weight:600} .v-isomer{color:#2d5a8a;font-weight:600} .v-classified{color:#8a5a00;font-weight:600} .v-unknown{color:#555;font-weight:600}
 .controlled{color:#a40000;font-weight:600} .meta{color:#555;font-size:.85rem}
 .query{border:1px solid #ddd;border-radius:6px;padding:.8rem;margin:1rem 0;page-break-inside:avoid}
 .grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem}
@@ -123,10 +124,38 @@ def _mirror_png(query: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarra
     fig = Figure(figsize=(7.0, 3.2), dpi=90)
     ax = fig.add_subplot(1, 1, 1)
     mirror_plot(query, reference, query_label=qlabel, reference_label=rlabel, ax=ax)
+    return _figure_png(fig)
+
+
+def _figure_png(fig: Any) -> bytes:
+    """A matplotlib Figure as PNG bytes (laid out tight)."""
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def _run_html(source: str, run: Any, components: list[Any]) -> str:
+    """A run's section: its total ion chromatogram with the components marked (:func:`nps_id.runs.plot_tic`)."""
+    from matplotlib.figure import Figure
+
+    from nps_id.runs import plot_tic
+
+    name = Path(source).name
+    span = f"{len(components)} components" + (
+        f", {run.n_scans} scans, {run.rt[0]:.2f}-{run.rt[-1]:.2f} min" if run.n_scans else "")
+    out = [f'<section class="query run" data-run="{_e(name)}"><h3>Run {_e(name)} <span class="meta">{span}</span>'
+           "</h3>"]
+    try:
+        fig = Figure(figsize=(10.0, 3.4), dpi=90)
+        plot_tic(run, components, ax=fig.add_subplot(1, 1, 1))
+        png = _figure_png(fig)
+        out.append(f'<img class="plot tic" alt="total ion chromatogram of {_e(name)}" '
+                   f'src="{_data_uri("image/png", png)}">')
+    except Exception as exc:  # a plot must not stop the report
+        out.append(f'<p class="meta">Chromatogram failed: {_e(exc)}</p>')
+    out.append("</section>")
+    return "".join(out)
 
 
 def structure_svg(smiles: str, size: tuple[int, int] = (320, 240)) -> str | None:
@@ -169,14 +198,19 @@ def _open_library(table: Any, library: Any) -> Any:
         return None
 
 
+def _threshold(value: float | None) -> str:
+    return "the identity model's own threshold" if value is None else f"{value:.2f}"
+
+
 def _summary_html(table: Any) -> str:
     s = table.summary()
     opts = table.options
     parts = ['<table class="counts" id="counts"><tr>']
-    for key in ("rows", "queries", "identified", "classified", "unknown", "skipped"):
+    keys = ("rows", "queries", "identified", "isomer", "classified", "unknown", "skipped")
+    for key in keys:
         parts.append(f"<th>{key}</th>")
     parts.append("</tr><tr>")
-    for key in ("rows", "queries", "identified", "classified", "unknown", "skipped"):
+    for key in keys:
         parts.append(f'<td id="count-{key}">{s[key]}</td>')
     parts.append("</tr></table>")
     if s["skip_reasons"]:
@@ -185,7 +219,9 @@ def _summary_html(table: Any) -> str:
             parts.append(f"<li>{n} &times; {_e(reason)}</li>")
         parts.append("</ul>")
     parts.append(
-        f'<p class="meta">Identified: best hit\'s match factor &ge; {opts.identity_threshold:.0f} (0-999). '
+        f'<p class="meta">Identified: calibrated probability that the best hit is the compound &ge; '
+        f"{_threshold(opts.min_identity_probability)}; isomer (&ldquo;X, or an isomer of it&rdquo;): probability "
+        f"that it is the compound or an isomer &ge; {_threshold(opts.min_isomer_probability)}. "
         f"Classified: model probability &ge; {opts.min_probability:.2f}, else <i>unknown</i>. "
         f"Library: {_e(getattr(table, 'library_path', None) or '(in memory)')}.</p>"
     )
@@ -196,8 +232,8 @@ def _summary_html(table: Any) -> str:
 
 _TABLE_COLUMNS = (
     ("source_file", "file"), ("index", "index"), ("query_id", "query"), ("status", "status"),
-    ("verdict", "verdict"), ("top_hit_name", "best hit"), ("top_hit_match_factor", "match factor"),
-    ("class", "class"), ("probability", "probability"), ("control_status", "control status"), ("error", "reason"),
+    ("technique", "technique"), ("verdict", "verdict"), ("top_hit_name", "best hit"),
+    ("top_hit_match_factor", "match factor"), ("identity_probability", "identity probability"), ("class", "class"), ("probability", "probability"), ("control_status", "control status"), ("error", "reason"),
 )
 
 
@@ -221,13 +257,15 @@ def _rows_html(table: Any, linked: set[int]) -> str:
             if key == "verdict" and v:
                 cls = f' class="v-{_e(v)}"'
             elif key == "control_status" and v:
-                from nps_id.classify import _is_controlled
+                from nps_id.classify import is_controlled as _is_controlled
 
                 cls = ' class="controlled"' if _is_controlled(str(v)) else ""
                 if row.get("control_note"):
                     cls += f' title="{_e(row["control_note"])}"'
             elif key == "top_hit_match_factor" and v is not None:
                 v = int(round(float(v)))
+            elif key == "identity_probability" and v is not None:
+                v = f"{float(v):.3f}"
             out.append(f"<td data-col=\"{key}\"{cls}>{_e(v)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
@@ -279,8 +317,16 @@ def _query_html(i: int, row: dict[str, Any], detail: Any, lib: Any) -> str:
         out.append('<tr><td colspan="5">no library hits</td></tr>')
     out.append("</table></div><div>")
     if top is not None:
-        what = "Identified as" if row.get("identified") else "Best hit (not an identity)"
-        out.append(f"<p><b>{what}:</b> {_e(top['name'])}</p>")
+        if row.get("identified"):
+            out.append(f"<p><b>Identified as:</b> {_e(top['name'])}</p>")
+        elif row.get("verdict") == "isomer":
+            out.append(f"<p><b>Identified up to an isomer:</b> {_e(row.get('identity'))}</p>")
+        else:
+            out.append(f"<p><b>Best hit (a candidate, not an identity):</b> {_e(top['name'])}</p>")
+        if row.get("identity_probability") is not None:
+            out.append(f'<p class="meta">Probability that the best hit is this compound: '
+                       f'{float(row["identity_probability"]):.3f}; that it is the compound or an isomer of it: '
+                       f'{float(row.get("isomer_probability") or 0):.3f} (technique {_e(row.get("technique"))}).</p>')
         svg = structure_svg(top.get("smiles") or "")
         if svg:
             out.append(f'<img class="mol" alt="structure of {_e(top["name"])}" '
@@ -300,6 +346,8 @@ def _query_html(i: int, row: dict[str, Any], detail: Any, lib: Any) -> str:
     if row.get("control_status"):
         note = f" &mdash; {_e(row['control_note'])}" if row.get("control_note") else ""
         out.append(f"<p><b>Control status:</b> {_e(row['control_status'])}{note}</p>")
+    if row.get("national_status"):
+        out.append(f"<p><b>National list:</b> {_e(row['national_status'])}</p>")
     out.append("</div></div></section>")
     return "".join(out)
 
@@ -325,8 +373,14 @@ def render_report(table: Any, *, title: str = "nps_id classification report", li
     if n_more > 0:
         parts.append(f'<div class="note">Details shown for the first {len(detailed)} queries; {n_more} more are '
                      "in the table above and the CSV/JSON output.</div>")
+    runs = dict(getattr(table, "runs", None) or {})
     for i in detailed:
+        run = runs.pop(table.rows[i]["source_file"], None)
+        if run is not None:  # the run's chromatogram above its first component
+            parts.append(_run_html(table.rows[i]["source_file"], *run))
         parts.append(_query_html(i, table.rows[i], table.details[i], lib))
+    for source, run in runs.items():  # runs without a detailed component still show their chromatogram
+        parts.append(_run_html(source, *run))
     parts.append("</body></html>\n")
     return "".join(parts)
 

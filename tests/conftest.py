@@ -55,3 +55,14 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def identity_only(swgdrug_spectra):
+    """A model bundle with only the GC-EI identity models, fitted on the real SWGDRUG spectra (a few seconds)."""
+    from nps_id.models.io import ModelBundle
+    from nps_id.models.training import train_identity_models
+    from nps_id.spectra import SpectralLibrary
+
+    identity, _ = train_identity_models(SpectralLibrary.from_spectra(swgdrug_spectra), ("ei",))
+    return ModelBundle(identity=identity)

@@ -32,12 +32,11 @@ def _subset(spectra: list, step: int = 6) -> list:
 @pytest.fixture(scope="module")
 def small_library(swgdrug_spectra, tmp_path_factory) -> Path:
     """A labelled library of ~460 real SWGDRUG spectra, saved to HDF5."""
-    from nps_id.defaults import label_columns
+    from nps_id.chem.labels import label_library
     from nps_id.spectra import SpectralLibrary
 
     lib = SpectralLibrary.from_spectra(_subset(swgdrug_spectra))
-    for name, values in label_columns(lib).items():
-        lib.set_column(name, values, save=False)
+    label_library(lib, save=False)
     path = tmp_path_factory.mktemp("lib") / "small.h5"
     lib.save(path)
     return path
@@ -71,10 +70,10 @@ def _write_bad_batch(folder: Path, good: list) -> dict[str, int]:
             "e_nan.msp": 1, "f_truncated.msp.gz": 1}
 
 
-def test_bad_input_does_not_stop_the_batch(tmp_path, small_library, swgdrug_spectra):
+def test_bad_input_does_not_stop_the_batch(tmp_path, small_library, swgdrug_spectra, identity_only):
     good = [s for s in swgdrug_spectra if s.name in ("Fentanyl", "Cocaine", "Ketamine")][:3]
     expected = _write_bad_batch(tmp_path / "case", good)
-    table = nps_id.classify(tmp_path / "case", library=small_library, model=False, progress=False)
+    table = nps_id.classify(tmp_path / "case", library=small_library, model=identity_only, progress=False)
 
     assert isinstance(table, ResultTable)
     per_file: dict[str, int] = {}
@@ -105,7 +104,7 @@ def test_bad_input_does_not_stop_the_batch(tmp_path, small_library, swgdrug_spec
             assert row["error"] and row["identified"] is False and row["verdict"] is None
     s = table.summary()
     assert s["queries"] == len(good) + 1 and s["skipped"] == 5 and sum(s["skip_reasons"].values()) == 5
-    assert s["identified"] + s["classified"] + s["unknown"] == s["queries"]
+    assert s["identified"] + s["isomer"] + s["classified"] + s["unknown"] == s["queries"]
 
 
 def test_cli_writes_csv_and_json_with_the_contract(tmp_path, small_library, swgdrug_spectra, caplog):
@@ -145,35 +144,42 @@ def test_cli_nothing_readable_exits_nonzero(tmp_path, small_library, caplog, cap
     assert "library build" in caplog.text
 
 
-def test_python_api_on_spectra_objects(small_library, swgdrug_spectra):
+def test_python_api_on_spectra_objects(small_library, swgdrug_spectra, identity_only):
     from nps_id.spectra import SpectralLibrary
 
     queries = [s for s in swgdrug_spectra if s.name in ("Ketamine", "Cocaine")]
-    table = nps_id.classify(queries, library=SpectralLibrary.open(small_library), model=False, top_k=3)
+    table = nps_id.classify(queries, library=SpectralLibrary.open(small_library), model=identity_only, top_k=3)
     assert len(table) == len(queries)
     assert [r["source_file"] for r in table] == ["<memory>"] * len(queries)
     assert [r["index"] for r in table] == list(range(len(queries)))
     for row, q in zip(table, queries):
         assert row["top_hit_name"] == q.name and row["top_hit_match_factor"] >= 990 and row["verdict"] == "identified"
         assert row["class"] == {"Ketamine": "arylcyclohexylamine", "Cocaine": "other"}[q.name]
+        assert row["technique"] == "gc_ei" and 0.5 < row["identity_probability"] <= 1 and row["identity"] == q.name
     assert len(table.details[0].hits) == 3
     text = table.to_csv()
     assert text.splitlines()[0] == ",".join(FIELDS)
     assert "ResultTable(" in repr(table)
 
 
-def test_spectra_the_library_cannot_search_keep_their_row_with_the_reason(small_library, swgdrug_spectra):
+def test_spectra_the_library_cannot_search_keep_their_row_with_the_reason(small_library, swgdrug_spectra,
+                                                                         identity_only):
     from nps_id.spectra import Spectrum, SpectralLibrary
 
     ir = Spectrum(np.linspace(400.0, 4000.0, 901), np.random.default_rng(0).random(901).astype(np.float32), kind="ir")
     msms = Spectrum([91.05, 188.14], [100.0, 1000.0], precursor_mz=337.23)  # the small library is EI only
     lib = SpectralLibrary.open(small_library)
     assert np.isnan(np.asarray(lib.precursor_mz, dtype=float)).all()
-    table = nps_id.classify([ir, msms, swgdrug_spectra[0]], library=lib, model=False)
+    full_scan = Spectrum([281.2, 303.2], [1.0, 2.0], metadata={"ionization": "ESI", "ms_level": "MS"})
+    table = nps_id.classify([ir, msms, swgdrug_spectra[0], full_scan], library=lib, model=identity_only)
     rows = list(table)
     assert rows[0]["status"] == "skipped" and "IR spectra are read" in rows[0]["error"]
     assert rows[1]["status"] == "skipped" and "holds no MS/MS" in rows[1]["error"]
     assert rows[2]["status"] == "ok" and rows[2]["identified"] is True
+    assert rows[3]["status"] == "skipped" and "full-scan" in rows[3]["error"] and rows[3]["technique"] == "full_scan"
+    without = nps_id.classify([swgdrug_spectra[0]], library=lib, model=False)
+    assert without[0]["verdict"] == "unknown" and without[0]["top_hit_name"] == swgdrug_spectra[0].name
+    assert any("candidates only" in n for n in without.notes)
 
 
 def test_unidentified_query_gets_a_class_and_the_nearest_controlled(small_library, swgdrug_spectra):
@@ -188,7 +194,7 @@ def test_unidentified_query_gets_a_class_and_the_nearest_controlled(small_librar
     sub.save(small_library.parent / "withheld.h5")
     model = _default_model_for(small_library.parent)
     table = nps_id.classify([query], library=small_library.parent / "withheld.h5", model=model,
-                            identity_threshold=999)
+                            min_identity_probability=1.0, min_isomer_probability=1.0)
     row = table[0]
     assert row["status"] == "ok" and row["identified"] is False
     assert row["verdict"] in ("classified", "unknown")
@@ -302,7 +308,8 @@ def test_cli_help_stays_light():
 
 
 @pytest.mark.realdata
-def test_search_indexes_are_stored_beside_the_library_and_reused(tmp_path, small_library, swgdrug_spectra, caplog, monkeypatch):
+def test_search_indexes_are_stored_beside_the_library_and_reused(tmp_path, small_library, swgdrug_spectra, caplog,
+                                                                 monkeypatch):
     import shutil
 
     from nps_id.spectra import SpectralLibrary
@@ -316,7 +323,7 @@ def test_search_indexes_are_stored_beside_the_library_and_reused(tmp_path, small
     with caplog.at_level(logging.INFO, logger="nps_id"):
         first = nps_id.classify(queries, library=SpectralLibrary.open(lib_file), model=False)
     assert built in caplog.text
-    stored = index_path(lib_file) / "ei"
+    stored = index_path(lib_file) / "gc_ei"
     assert json.loads((stored / "meta.json").read_text())["matrices"]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="nps_id"):
@@ -330,3 +337,33 @@ def test_search_indexes_are_stored_beside_the_library_and_reused(tmp_path, small
         third = nps_id.classify(queries, library=SpectralLibrary.open(lib_file), model=False)
     assert "not stored" in caplog.text
     assert [r["top_hit_name"] for r in third] == [q.name for q in queries]
+
+
+def test_user_library_built_from_msp_with_smiles_gives_classes_for_identified_hits(tmp_path, swgdrug_spectra,
+                                                                                    identity_only):
+    """`library build` labels a library that has structures; `classify -l` then reports the hit's class."""
+    from nps_id.models.io import save_model
+    from nps_id.spectra import SpectralLibrary
+    from nps_id.spectra.io import save_spectra
+
+    names = ("Fentanyl", "Ketamine", "Cocaine", "Mephedrone", "JWH-018")
+    refs = [s for s in swgdrug_spectra if s.name in names and s.metadata.get("smiles")]
+    others = [s for s in swgdrug_spectra[::25] if s.metadata.get("smiles")]
+    save_spectra(refs + others, tmp_path / "inhouse.msp")
+    assert main(["library", "build", str(tmp_path / "inhouse.msp"), "-o", str(tmp_path / "inhouse.h5"),
+                 "--no-progress"]) == 0
+    lib = SpectralLibrary.open(tmp_path / "inhouse.h5")
+    assert "chem_class" in lib.columns and (lib.column("chem_class") != "").all()
+    save_model(tmp_path / "model", identity=identity_only.identity)
+    save_spectra(refs, tmp_path / "case.msp")
+    out = tmp_path / "r.csv"
+    assert main(["classify", str(tmp_path / "case.msp"), "-l", str(tmp_path / "inhouse.h5"), "-m",
+                 str(tmp_path / "model"), "-o", str(out), "--no-progress"]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    expected = {"Fentanyl": "fentanyl_analogue", "Ketamine": "arylcyclohexylamine", "Cocaine": "other",
+                "Mephedrone": "synthetic_cathinone", "JWH-018": "synthetic_cannabinoid"}
+    assert len(rows) == len(refs)
+    for row in rows:
+        assert row["verdict"] == "identified" and row["top_hit_name"] == row["query_id"]
+        assert row["class"] == expected[row["query_id"]] and row["class"] != "unclassified compound"
+        assert row["control_status"] and float(row["identity_probability"]) >= 0.5

@@ -42,15 +42,14 @@ def _dump_dom(path: Path, profile: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def report_table(swgdrug_spectra, tmp_path_factory):
-    from nps_id.defaults import label_columns
+def report_table(swgdrug_spectra, tmp_path_factory, identity_only):
+    from nps_id.chem.labels import label_library
     from nps_id.spectra import SpectralLibrary
     from nps_id.spectra.io import save_spectra
 
     keep = [s for i, s in enumerate(swgdrug_spectra) if i % 10 == 0 or s.name in ("Fentanyl", "Ketamine")]
     lib = SpectralLibrary.from_spectra(keep)
-    for name, values in label_columns(lib).items():
-        lib.set_column(name, values, save=False)
+    label_library(lib, save=False)
     folder = tmp_path_factory.mktemp("report")
     lib.save(folder / "lib.h5")
     fent = next(s for s in swgdrug_spectra if s.name == "Fentanyl")
@@ -59,7 +58,7 @@ def report_table(swgdrug_spectra, tmp_path_factory):
     save_spectra([fent, evil], folder / "case <1>.msp")
     (folder / "broken.msp").write_text("NAME: broken & bad\nNum Peaks: 0\n\n")
     table = nps_id.classify([folder / "case <1>.msp", folder / "broken.msp"], library=folder / "lib.h5",
-                            model=False, progress=False)
+                            model=identity_only, progress=False)
     return table, folder
 
 

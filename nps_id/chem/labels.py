@@ -149,8 +149,11 @@ def label_smiles(
 
 
 def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "",
-                  national_list: str | None = None) -> dict[str, int]:
+                  national_list: str | None = None, save: bool = True) -> dict[str, int]:
     """Label every spectrum of a spectral library and store the labels as library columns.
+
+    The one labeller of the package: library build, the default library, training, evaluation and ``classify``
+    (for a library that has structures but no labels yet) all call it.
 
     Parameters
     ----------
@@ -163,6 +166,8 @@ def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "",
         Put before each column name (to keep several labellings side by side).
     national_list : str, optional
         See :func:`label_smiles`.
+    save : bool, default True
+        Also write the columns into the library's file (when it has one); False: in memory only.
 
     Returns
     -------
@@ -178,6 +183,6 @@ def label_library(library: Any, *, n_jobs: int | None = None, prefix: str = "",
         derivative = None
     cols = label_smiles(smiles, derivative=derivative, n_jobs=n_jobs, national_list=national_list)
     for name, values in cols.items():
-        library.set_column(prefix + name, values)
+        library.set_column(prefix + name, values, save=save)
     classes, counts = np.unique(cols["chem_class"].astype(str), return_counts=True)
     return {str(c): int(k) for c, k in zip(classes, counts)}

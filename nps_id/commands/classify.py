@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nps_id.runs import AlkaneLadder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,30 +17,80 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Classify every spectrum in the given files/folders against a reference library and class model. "
             "One result row per query spectrum (and per unreadable file or record, with the reason), in input order. "
+            "A GC-MS run (Agilent .D folder, ANDI .cdf, mzML acquisition) is deconvolved into its components: "
+            "one row per component, with retention time, retention index and area share. "
             "Without -l/-m, the default library and model are built from the reference data on first use "
             "and reused afterwards."
         ),
     )
-    p.add_argument("inputs", nargs="+", help="spectrum files or folders (MSP, MGF, mzML, JCAMP-DX, CSV; .gz allowed)")
+    p.add_argument("inputs", nargs="+", help="spectrum files, GC-MS runs or folders (MSP, MGF, mzML, JCAMP-DX, CSV; "
+                   ".gz allowed; runs: Agilent .D folders, ANDI .cdf/.nc, mzML acquisitions)")
     p.add_argument("-l", "--library", help="reference library (.h5, from `library build`); default: built-in default")
-    p.add_argument("-m", "--model", help="class model file (from `train`); default: the default model")
-    p.add_argument("--no-model", action="store_true", help="library search only (no class prediction)")
+    p.add_argument("-m", "--model", help="model folder (from `train`: class, substructure and identity models); "
+                   "default: the default model")
+    p.add_argument("--no-model", action="store_true",
+                   help="library search only: best hits as candidates, no identification or class prediction")
     p.add_argument("-o", "--output", help="results file, .csv or .json (default: CSV to standard output)")
     p.add_argument("--report", help="also write the HTML report to this file")
     p.add_argument("-k", "--top-k", type=int, default=5, help="library hits reported per query (default 5)")
     p.add_argument(
-        "--identity-threshold", type=float, default=800.0,
-        help="minimum match factor (0-999) of the best hit to call an identity (default 800)",
+        "--min-identity-probability", type=_probability, metavar="P",
+        help="calibrated probability that the best hit is the query's compound, from which it is 'identified' "
+        "(default: the identity model's own, chosen from its cross-fitted curve; see docs/models.md)",
     )
     p.add_argument(
-        "--min-probability", type=float, default=0.5,
+        "--min-isomer-probability", type=_probability, metavar="P",
+        help="probability that the best hit is the compound or an isomer of it, from which the verdict is "
+        "'isomer' (default: the isomer model's own)",
+    )
+    p.add_argument(
+        "--min-probability", type=_probability, default=0.5, metavar="P",
         help="minimum model probability for a class verdict, else 'unknown' (default 0.5)",
     )
+    p.add_argument("--ladder", type=_ladder, metavar="CSV",
+                   help="runs: n-alkane ladder on the same column and method (CSV: carbon number, minutes), for "
+                   "the components' retention indices")
+    p.add_argument("--min-area-share", type=_fraction, default=0.0, metavar="F",
+                   help="runs: leave out components below this fraction of the run's component area "
+                   "(0-1, e.g. 0.01 for 1 %%; default 0: all)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes on this machine (-1: one per core)")
     p.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786): classify on that cluster")
     p.add_argument("--data", help="reference-data folder for building the defaults (default: NPS_ID_DATA or ../shared/data)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _probability(text: str) -> float:
+    """argparse type: a probability in [0, 1] (checked before any work starts)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability in [0, 1]")
+    return v
+
+
+def _fraction(text: str) -> float:
+    """argparse type: a fraction in [0, 1) (checked before any work starts)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1) (0.01 is 1 %)")
+    return v
+
+
+def _ladder(text: str) -> AlkaneLadder:
+    """argparse type: an alkane ladder CSV, read now (so that a bad one stops the command before any work)."""
+    from nps_id.errors import NpsIdError
+    from nps_id.runs import read_ladder
+
+    try:
+        return read_ladder(text)
+    except (OSError, NpsIdError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot read the alkane ladder {text}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,12 +106,15 @@ def run(args: argparse.Namespace) -> int:
         library=args.library,
         model=False if args.no_model else args.model,
         top_k=args.top_k,
-        identity_threshold=args.identity_threshold,
+        min_identity_probability=args.min_identity_probability,
+        min_isomer_probability=args.min_isomer_probability,
         min_probability=args.min_probability,
         n_jobs=args.jobs,
         dask=args.dask,
         progress=False if args.no_progress else None,
         data=args.data,
+        ladder=args.ladder,
+        min_area_share=args.min_area_share,
     )
     if args.output:
         table.save(args.output)

@@ -50,6 +50,11 @@ def run_build(args: argparse.Namespace) -> int:
     if len(lib) == 0:
         log.error("no spectra could be read: %s", report.summary())
         return 1
+    if "smiles" in lib.columns:  # labelled when built, so that identified hits have classes
+        from nps_id.chem.labels import label_library
+
+        classes = label_library(lib, save=False)
+        log.info("labelled the structures: %s", ", ".join(f"{c or 'no structure'} {n}" for c, n in classes.items()))
     lib.save(args.output)
     log.info("read: %s", report.summary())
     for skipped in report.skipped[:10]:
@@ -58,6 +63,8 @@ def run_build(args: argparse.Namespace) -> int:
         log.info("... and %d more skipped records", report.n_skipped - 10)
     info = lib.info()
     log.info("library %s: %d spectra, %d peaks", args.output, info["n_spectra"], info["n_peaks"])
+    for technique, n in info.get("techniques", {}).items():
+        log.info("  technique %-22s %d", technique, n)
     for ion, n in info.get("ionization", {}).items():
         log.info("  ionisation %-10s %d", ion, n)
     return 0

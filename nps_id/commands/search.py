@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("queries", help="query spectrum file (MSP, MGF, mzML, JCAMP-DX, CSV; .gz allowed)")
     p.add_argument("-l", "--library", required=True, help="library file (.h5) built with 'nps_id library build'")
     p.add_argument("-k", type=int, default=10, help="hits per query (default 10)")
-    p.add_argument("--metric", choices=("cosine", "entropy", "nist"), default="cosine", help="score (default cosine)")
+    p.add_argument("--metric", choices=("cosine", "entropy", "nist"),
+                   help="score (default: the technique's, NIST composite for GC-EI, entropy for MS/MS)")
     p.add_argument(
         "--mode", choices=("similarity", "identity", "hybrid", "reverse"), default="similarity",
         help="similarity (open search), identity (precursor window, MS/MS), hybrid (analogues, MS/MS), "
@@ -30,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the search and write the hits; returns the exit code."""
+    """Run the search and write the hits; returns the exit code.
+
+    Each query is searched against the library's references of its own technique (GC-EI on nominal mass, MS/MS),
+    processed as the library was (:class:`~nps_id.spectra.search.routed.RoutedIndex`).
+    """
     import csv
     import json
     import logging
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nps_id.spectra.io import ReadReport, load_spectra
     from nps_id.spectra.library import SpectralLibrary
-    from nps_id.spectra.search import SearchIndex
+    from nps_id.spectra.search.routed import RoutedIndex
 
     log = logging.getLogger("nps_id.search")
     lib = SpectralLibrary.open(args.library)
@@ -50,39 +55,39 @@ def run(args: argparse.Namespace) -> int:
     if not queries:
         log.error("no query spectra could be read from %s", args.queries)
         return 1
-    if lib.pipeline:
-        from nps_id.spectra.processing import Pipeline
-
-        pipe = Pipeline.from_string(lib.pipeline)
-        processed = [pipe(s) for s in queries]
-        dropped = sum(s is None for s in processed)
-        if dropped:
-            log.warning("%d query spectra were emptied by the library's processing pipeline and get no hits", dropped)
-        keep = [i for i, s in enumerate(processed) if s is not None]
-        queries = [processed[i] for i in keep]
-    else:
-        keep = list(range(len(queries)))
     t0 = time.perf_counter()
-    index = SearchIndex.open(lib)
-    result = index.search(
-        queries, k=args.k, metric=args.metric, mode=args.mode, tolerance=args.tolerance, ppm=args.ppm,
-        precursor_tolerance=args.precursor_tolerance, n_candidates=args.candidates, device=args.device,
-        batch_size=args.batch_size, progress=not args.no_progress and len(queries) > 4 * args.batch_size,
-    )
-    if not args.no_save_index and lib.path and index._matrices:
-        try:
-            index.save()
-        except OSError as exc:
-            log.warning("could not store the search index beside the library: %s", exc)
+    index = RoutedIndex(lib, store=not args.no_save_index)
+    try:
+        result = index.search(
+            queries, args.k, metric=args.metric, persist=not args.no_save_index, mode=args.mode,
+            tolerance=args.tolerance, ppm=args.ppm, precursor_tolerance=args.precursor_tolerance,
+            n_candidates=args.candidates, device=args.device, batch_size=args.batch_size,
+            progress=not args.no_progress and len(queries) > 4 * args.batch_size,
+        )
+    except ValueError as exc:  # a mode or metric that does not fit these queries
+        log.error("%s", exc)
+        return 2
     log.info("searched %d queries in %.2f s", len(queries), time.perf_counter() - t0)
-    records = result.to_records(lib)
-    for r in records:
-        r["query_name"] = queries[r["query"]].metadata.get("name", "")
-        r["query"] = keep[r["query"]]  # position in the query file
-    fields = ["query", "query_name", "rank", "library_index", "score", "name", "inchikey"]
+    for i, note in enumerate(result.notes):
+        if note:
+            log.warning("query %d (%s) not searched: %s", i, queries[i].metadata.get("name", ""), note)
+    names = lib.column("name") if "name" in lib.columns else None
+    iks = lib.column("inchikey") if "inchikey" in lib.columns else None
+    records = []
+    for qi in range(len(queries)):
+        for rank in range(result.indices.shape[1]):
+            li = int(result.indices[qi, rank])
+            if li < 0:
+                break
+            records.append({"query": qi, "query_name": queries[qi].metadata.get("name", ""),
+                            "technique": str(result.techniques[qi]), "rank": rank + 1, "library_index": li,
+                            "score": float(result.scores[qi, rank]),
+                            "name": names[li] if names is not None else "", "inchikey": iks[li] if iks is not None else ""})
+    fields = ["query", "query_name", "technique", "rank", "library_index", "score", "name", "inchikey"]
     if args.output and args.output.lower().endswith(".json"):
         with open(args.output, "w", encoding="utf-8") as fh:
-            json.dump({"metric": result.metric, "mode": result.mode, "hits": records}, fh, indent=1, default=str)
+            json.dump({"metric": args.metric or "per technique (gc_ei: nist, msms: entropy)", "mode": args.mode,
+                       "hits": records}, fh, indent=1, default=str)
         return 0
     fh = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:

@@ -39,21 +39,21 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from nps_id.models.io import save_model
-    from nps_id.models.training import train_models
+    from nps_id.models.training import train_bundle
     from nps_id.spectra.library import SpectralLibrary
 
     log = logging.getLogger("nps_id.train")
     lib = SpectralLibrary.open(args.library)
     kinds = ("ei", "msms") if args.kind == "both" else (args.kind,)
-    classifiers, substructure, reports = train_models(
+    bundle = train_bundle(
         lib, kinds, substructure=not args.no_substructure, min_compounds=args.min_compounds,
         max_other=args.max_other, epochs=args.epochs, device=args.device, seed=args.seed, n_jobs=args.jobs,
         progress=False if args.no_progress else None,
     )
-    if not classifiers and not substructure:
+    if not bundle.classifiers and not bundle.substructure and not bundle.identity:
         log.error("no model could be trained from %s", args.library)
         return 1
-    save_model(args.output, classifiers, substructure, library_checksum=lib.checksum,
-               extra={"library": str(args.library), "training_data": reports})
+    save_model(args.output, bundle.classifiers, bundle.substructure, library_checksum=lib.checksum,
+               extra={"library": str(args.library), **bundle.manifest["extra"]}, identity=bundle.identity)
     log.info("model written to %s", args.output)
     return 0

@@ -117,6 +117,13 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         threshold; a float in (0, 1).
     min_probability : float, default 0.0
         Also answer "unknown" when the highest calibrated probability is below this.
+    priority_classes : tuple of str, default ("fentanyl_analogue",)
+        Classes whose miss costs most: for each, :attr:`class_thresholds_` holds the lowest probability at which
+        the out-of-fold (calibration) predictions of the other classes' spectra reach it at most `priority_fpr`
+        of the time. ``classify`` reports such a class from that probability on, even when another class is more
+        probable (:func:`nps_id.classify.verdict.decide`); :meth:`predict` stays the arg-max.
+    priority_fpr : float, default 0.005
+        The false-positive rate the priority thresholds are set at (out-of-fold, on the training compounds).
     unknown_label : str, default "unknown"
     random_state : int or None, default 0
 
@@ -129,6 +136,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         Fitted base classifier (a Pipeline for "logistic").
     temperature_ : float
     similarity_threshold_ : float or None
+    class_thresholds_ : dict of str -> float
+        Decision thresholds of the priority classes (empty without calibration).
     n_features_in_ : int
         Only in numeric-array mode (scikit-learn convention).
     n_iter_ : int
@@ -161,6 +170,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         open_set: bool = True,
         similarity_quantile: float = 0.01,
         min_probability: float = 0.0,
+        priority_classes: tuple[str, ...] = ("fentanyl_analogue",),
+        priority_fpr: float = 0.005,
         unknown_label: str = "unknown",
         random_state: int | None = 0,
     ) -> None:
@@ -179,6 +190,8 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         self.open_set = open_set
         self.similarity_quantile = similarity_quantile
         self.min_probability = min_probability
+        self.priority_classes = priority_classes
+        self.priority_fpr = priority_fpr
         self.unknown_label = unknown_label
         self.random_state = random_state
 
@@ -311,8 +324,12 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         n_iter = getattr(final, "n_iter_", None)
         self.n_iter_ = int(np.max(n_iter)) if n_iter is not None else 1
         self.temperature_ = 1.0
+        self.class_thresholds_: dict[str, float] = {}
         if self.calibration == "temperature":
-            self.temperature_ = self._calibrate(F, y_idx, groups, F_aug, src)
+            logp = self._out_of_fold_log_proba(F, y_idx, groups, F_aug, src)
+            if logp is not None:
+                self.temperature_ = _fit_temperature(logp, y_idx)
+                self.class_thresholds_ = self._priority_thresholds(_softmax(logp / self.temperature_), y_idx)
         self.similarity_threshold_ = None
         if self.input_mode_ == "spectra" and "search_top1" in set(self.featurizer_.feature_names_):
             col = int(np.flatnonzero(self.featurizer_.feature_names_ == "search_top1")[0])
@@ -354,15 +371,30 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         out[:, np.asarray(cls, dtype=np.int64)] = np.log(np.clip(p, 1e-6, 1.0))
         return out
 
-    def _calibrate(
+    def _priority_thresholds(self, oof: np.ndarray, y_idx: np.ndarray) -> dict[str, float]:
+        """Per priority class, the lowest probability reached by at most `priority_fpr` of the other spectra."""
+        out: dict[str, float] = {}
+        for c in self.priority_classes:
+            hit = np.flatnonzero(self.classes_ == c)
+            neg = y_idx != (hit[0] if hit.size else -1)
+            if not hit.size or not neg.any() or neg.all():
+                continue
+            scores = np.sort(oof[neg, hit[0]])[::-1]
+            allowed = int(np.floor(float(self.priority_fpr) * scores.size))  # negatives allowed at or above it
+            t = float(np.nextafter(scores[allowed], 1.0)) if allowed < scores.size else 0.0
+            out[str(c)] = min(t, 0.5)
+        return out
+
+    def _out_of_fold_log_proba(
         self, F: np.ndarray, y_idx: np.ndarray, groups: np.ndarray, F_aug: np.ndarray, src: np.ndarray
-    ) -> float:
+    ) -> np.ndarray | None:
+        """Log-probabilities of every training spectrum from a model that did not see its compound (None if < 2 groups)."""
         from sklearn.model_selection import GroupKFold
 
         n_groups = np.unique(groups).size
         k = min(int(self.calibration_cv), n_groups)
         if k < 2:
-            return 1.0
+            return None
         cv = GroupKFold(n_splits=k)
         logp = np.zeros((F.shape[0], self.classes_.size))
         with warnings.catch_warnings():
@@ -372,7 +404,7 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
                 extra = np.isin(src, tr)  # copies of this inner fold's training spectra only
                 self._fit_estimator(est, np.vstack([F[tr], F_aug[extra]]), np.concatenate([y_idx[tr], y_idx[src[extra]]]))
                 logp[te] = self._log_proba(est, F[te])
-        return _fit_temperature(logp, y_idx)
+        return logp
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:

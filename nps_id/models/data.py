@@ -6,8 +6,8 @@ Rules (the same for ``train``, ``evaluate`` and the benchmark):
   library if missing). Spectra without a structure (no SMILES: about 22 % of the SWGDRUG EI spectra) or with
   an unparsable one cannot be labelled: they are **left out** of training and evaluation (counted in the
   report), not treated as unlabelled data.
-* EI model: spectra whose ``ionization`` is "EI" (any precursor ignored). MS/MS model: spectra with a
-  precursor m/z whose ionisation is not EI (ESI, APCI, APPI, ...; both polarities).
+* EI model: spectra of technique ``gc_ei``; MS/MS model: spectra of technique ``msms``, as the one technique
+  router decides (:mod:`nps_id.spectra.technique`); full-scan ESI/APCI spectra train neither.
 * Classes with fewer than ``min_compounds`` distinct compounds cannot be learned or evaluated on unseen
   compounds; their spectra are left out (counted in the report).
 * ``max_other_spectra`` caps the "other" class by drawing whole compounds at random (MS/MS: MassBank holds
@@ -55,33 +55,22 @@ class TrainingData:
 def ensure_labels(library: Any, n_jobs: int | None = None, save: bool = True) -> np.ndarray:
     """Return the library's ``chem_class`` column, computing it with :mod:`nps_id.chem` if missing."""
     if LABEL_COLUMN not in library.columns:
-        from nps_id.chem import label_library
+        from nps_id.chem.labels import label_library
 
         logger.info("labelling %d spectra by structure (nps_id.chem) ...", len(library))
-        cols_before = set(library.columns)
-        if not save:
-            path, library.path = library.path, None
-            try:
-                label_library(library, n_jobs=n_jobs)
-            finally:
-                library.path = path
-        else:
-            label_library(library, n_jobs=n_jobs)
-        logger.info("added label columns: %s", ", ".join(sorted(set(library.columns) - cols_before)))
+        label_library(library, n_jobs=n_jobs, save=save)
     return np.asarray(library.column(LABEL_COLUMN)).astype(str)
 
 
 def select_kind(library: Any, kind: str) -> np.ndarray:
-    """Boolean mask of the spectra the `kind` ("ei" or "msms") model uses."""
+    """Boolean mask of the spectra the `kind` ("ei" or "msms") model uses (by the technique router)."""
+    from nps_id.spectra.technique import MODEL_KIND, route_columns
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    n = len(library)
-    ion = np.asarray(library.column("ionization")).astype(str) if "ionization" in library.columns else np.full(n, "")
-    prec = np.isfinite(library.precursor_mz)
-    is_ms = np.asarray(library.kinds) == "ms"
-    if kind == "ei":
-        return is_ms & ((ion == "EI") | ((ion == "") & ~prec))
-    return is_ms & prec & (ion != "EI")
+    techniques, _ = route_columns(library)
+    wanted = [t for t, k in MODEL_KIND.items() if k == kind]
+    return np.isin(techniques, wanted)
 
 
 def prepare(

@@ -8,6 +8,7 @@ A model is a folder::
       ei/classifier.skops           SpectrumClassifier (skops; loaded with an explicit list of trusted types)
       ei/substructure.safetensors   SubstructurePredictor weights (safetensors)
       ei/substructure.json          its parameters and substructure keys (JSON)
+      ei/identity.json              the identity models of GC-EI searches (plain numbers, JSON)
       msms/...                      the same for the MS/MS models
 
 Loading checks, in this order, and raises :class:`nps_id.errors.ModelError` saying what to do:
@@ -77,6 +78,9 @@ class ModelBundle:
     ----------
     classifiers : dict of str -> SpectrumClassifier
     substructure : dict of str -> SubstructurePredictor
+    identity : dict of str -> (IdentityModel, IdentityModel)
+        By technique ("gc_ei", "msms"): the probability that the best hit is the compound, and that it is the
+        compound or one of its isomers (:mod:`nps_id.models.identity`).
     manifest : dict
         The manifest as read (or as written by :func:`save_model`).
     path : str or None
@@ -86,6 +90,7 @@ class ModelBundle:
     substructure: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def library_checksum(self) -> str | None:
@@ -122,6 +127,7 @@ def save_model(
     substructure: dict[str, Any] | None = None,
     library_checksum: str | None = None,
     extra: dict[str, Any] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> ModelBundle:
     """Write fitted models into the folder `path` (replacing its model files), with a manifest.
 
@@ -137,6 +143,8 @@ def save_model(
         :attr:`SpectralLibrary.checksum` of the training library.
     extra : dict, optional
         More JSON-able facts for the manifest (training counts, label source, ...).
+    identity : dict of str -> (IdentityModel, IdentityModel), optional
+        Fitted identity models by technique ("gc_ei", "msms").
 
     Returns
     -------
@@ -145,9 +153,13 @@ def save_model(
     import skops.io as sio
     from safetensors.torch import save_file
 
+    from nps_id.spectra.technique import MODEL_KIND
+
     classifiers = dict(classifiers or {})
     substructure = dict(substructure or {})
-    if not classifiers and not substructure:
+    identity = dict(identity or {})
+    by_kind = {MODEL_KIND[t]: (t, m) for t, m in identity.items() if t in MODEL_KIND}
+    if not classifiers and not substructure and not identity:
         raise ModelError("nothing to save: pass at least one fitted classifier or substructure model")
     root = Path(path)
     if root.exists() and not root.is_dir():
@@ -167,7 +179,7 @@ def save_model(
     }
     if extra:
         manifest["extra"] = _jsonable(extra)
-    for kind in sorted(set(classifiers) | set(substructure)):
+    for kind in sorted(set(classifiers) | set(substructure) | set(by_kind)):
         if "/" in kind or kind.startswith("."):
             raise ModelError(f"invalid model name {kind!r}")
         (tmp / kind).mkdir()
@@ -191,6 +203,12 @@ def save_model(
             save_file(sub.state_tensors(), str(tmp / rel_w), metadata={"nps_id_version": __version__})
             (tmp / rel_c).write_text(json.dumps(_jsonable(sub.config()), indent=2))
             entry["substructure"] = {"weights": rel_w, "config": rel_c, "n_bits": int(sub.n_bits_)}
+        if kind in by_kind:
+            technique, (exact, isomer) = by_kind[kind]
+            rel = f"{kind}/identity.json"
+            doc = {"technique": technique, "exact": exact.to_state(), "isomer": isomer.to_state()}
+            (tmp / rel).write_text(json.dumps(doc, indent=1))
+            entry["identity"] = {"file": rel, "technique": technique}
         manifest["models"][kind] = entry
     for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
         manifest["files"][f.relative_to(tmp).as_posix()] = _sha256(f)
@@ -199,7 +217,7 @@ def save_model(
         shutil.rmtree(root)
     os.replace(tmp, root)
     logger.info("saved model %s (%s)", root, ", ".join(manifest["models"]))
-    return ModelBundle(classifiers, substructure, manifest, str(root))
+    return ModelBundle(classifiers, substructure, manifest, str(root), identity)
 
 
 def _compatible(saved: str) -> bool:
@@ -330,5 +348,21 @@ def load_model(
             if device is not None:
                 config["params"]["device"] = device
             bundle.substructure[kind] = SubstructurePredictor.from_state(config, tensors)
+        if "identity" in entry:
+            bundle.identity[entry["identity"].get("technique", "")] = _load_identity(root, entry["identity"], listed)
     logger.info("loaded model %s (%s; nps_id %s)", root, ", ".join(manifest.get("models", {})), saved_version)
     return bundle
+
+
+def _load_identity(root: Path, entry: dict[str, Any], listed: set[str]) -> tuple[Any, Any]:
+    """The (exact, isomer) identity models of one manifest entry (JSON numbers only)."""
+    from nps_id.models.identity import IdentityModel
+
+    rel = entry.get("file", "")
+    if rel not in listed:
+        raise ModelError(f"{root}: {rel!r} is not covered by the manifest's checksums; refusing to load it")
+    try:
+        doc = json.loads((root / rel).read_text())
+        return IdentityModel.from_state(doc["exact"]), IdentityModel.from_state(doc["isomer"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{root}: cannot read the identity model {rel} ({exc}); get a fresh copy or retrain") from None

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-__all__ = ["train_models"]
+__all__ = ["train_models", "train_identity_models", "train_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +96,47 @@ def train_models(
             bar.update(1)
     bar.close()
     return classifiers, substructure_models, reports
+
+
+def train_identity_models(
+    library: Any, kinds: tuple[str, ...] = ("ei", "msms"), *, seed: int = 0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the identity models (:mod:`nps_id.models.identity`) of the techniques of `kinds` on `library`.
+
+    Returns
+    -------
+    identity : dict of technique -> (exact, isomer) IdentityModel
+    reports : dict of technique -> counts of the identification data (replicate and absent queries)
+    """
+    from nps_id.models.identity_data import fit_identity_model
+    from nps_id.spectra.technique import MODEL_KIND
+
+    identity: dict[str, Any] = {}
+    reports: dict[str, Any] = {}
+    for technique, kind in MODEL_KIND.items():
+        if kind not in kinds:
+            continue
+        try:
+            exact, isomer, data = fit_identity_model(library, technique, random_state=seed)
+        except ValueError as exc:  # too few spectra, or no compound with two spectra
+            logger.warning("%s: no identity model (%s); %s hits will be candidates only", technique, exc, technique)
+            continue
+        identity[technique] = (exact, isomer)
+        reports[technique] = data.report
+        logger.info("%s identity model: %s", technique, data.report)
+    return identity, reports
+
+
+def train_bundle(library: Any, kinds: tuple[str, ...] = ("ei", "msms"), *, seed: int = 0, **options: Any) -> Any:
+    """Train everything ``classify`` uses from one library: class, substructure and identity models (in memory).
+
+    `options` go to :func:`train_models`. Returns a :class:`~nps_id.models.io.ModelBundle` (``path`` None); save it
+    with :func:`~nps_id.models.io.save_model`.
+    """
+    from nps_id.models.io import ModelBundle
+
+    classifiers, substructure, reports = train_models(library, kinds, seed=seed, **options)
+    identity, id_reports = train_identity_models(library, kinds, seed=seed)
+    manifest = {"library_checksum": getattr(library, "checksum", None),
+                "extra": {"training_data": reports, "identity_data": id_reports}}
+    return ModelBundle(classifiers, substructure, manifest, None, identity)

@@ -463,7 +463,10 @@ class SpectralLibrary:
         return self._compute_checksum() == self.checksum
 
     def info(self) -> dict[str, Any]:
-        """Summary: size, peaks, kinds, ionisation types, structures, columns, pipeline, checksum."""
+        """Summary: size, peaks, kinds, techniques (:mod:`nps_id.spectra.technique`), ionisation types, structures,
+        columns, pipeline, checksum."""
+        from nps_id.spectra.technique import technique_counts
+
         out: dict[str, Any] = {
             "path": self.path,
             "format_version": FORMAT_VERSION,
@@ -471,6 +474,7 @@ class SpectralLibrary:
             "n_peaks": int(self.mz.size),
             "with_precursor": int(np.isfinite(self.precursor_mz).sum()),
             "kinds": _counts(self.kinds),
+            "techniques": technique_counts(self),
         }
         if "ionization" in self._columns:
             out["ionization"] = _counts(self.column("ionization"))

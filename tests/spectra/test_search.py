@@ -438,10 +438,10 @@ def test_cli_writes_csv_and_json(tmp_path, swgdrug_spectra):
     save_spectra(swgdrug_spectra[:3], tmp_path / "q.msp")
     assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "-k", "2", "-o", str(tmp_path / "hits.csv")]) == 0
     lines = (tmp_path / "hits.csv").read_text().splitlines()
-    assert lines[0].startswith("query,query_name,rank,library_index,score")
-    assert len(lines) == 7 and lines[1].split(",")[3] == "0"
+    assert lines[0].startswith("query,query_name,technique,rank,library_index,score")
+    assert len(lines) == 7 and lines[1].split(",")[4] == "0" and lines[1].split(",")[2] == "gc_ei"
     assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "--metric", "nist", "-o", str(tmp_path / "hits.json")]) == 0
     data = json.loads((tmp_path / "hits.json").read_text())
     assert data["metric"] == "nist" and data["hits"][0]["score"] == pytest.approx(1.0)
-    assert (tmp_path / "lib.search" / "meta.json").exists()
+    assert (tmp_path / "lib.search" / "gc_ei" / "meta.json").exists()
     assert main(["search", str(tmp_path / "q.msp"), "-l", str(tmp_path / "lib.h5"), "--device", "cuda"]) == 1

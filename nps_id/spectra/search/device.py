@@ -13,16 +13,19 @@ against the numpy engine.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nps_id.spectra.search._peaks import PeakTable
+from nps_id.spectra.search._queries import _batch_starts, _sync
+from nps_id.spectra.search.binned import coarse_topk, torch_dtype
 from nps_id.spectra.search.exact import MetricParams
 
 __all__ = ["DeviceTable", "device_table", "query_table", "peak_weights", "is_unit_mass", "coarse_rows", "score_candidates",
-           "top_k"]
+           "top_k", "search_unit", "exact_table"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def device_table(table: PeakTable, values: np.ndarray, bins: np.ndarray, norms: 
 def query_table(table: PeakTable, params: MetricParams, device: str) -> DeviceTable:
     """Copy queries' peaks to `device` and compute their bins, metric values and norms there.
 
-    Same arithmetic as the numpy engine (``exact._weights``, ``_seg_norms``, ``index._bins``); for
+    Same arithmetic as the numpy engine (``exact._weights``, ``_seg_norms``, ``_store._bins``); for
     ``entropy`` the table must already be cleaned and weighted.
     """
     import torch
@@ -261,3 +264,57 @@ def top_k(cand, scores, k: int):
         idx = torch.nn.functional.pad(idx, (0, pad), value=-1)
         sc = torch.nn.functional.pad(sc, (0, pad), value=float("nan"))
     return idx, sc
+
+
+def search_unit(index: Any, qd: DeviceTable, k: int, params: MetricParams, n_cand: int, batch_size: int, device: str,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Both stages and the top-k on `device` for the unit-mass queries `qd` (a :func:`query_table`) against the
+    library of `index` (a :class:`~nps_id.spectra.search.index.SearchIndex`); any torch device, so tests run it on
+    the CPU.
+
+    Returns
+    -------
+    indices : ndarray of int64 [n_queries, k], scores : ndarray of float64 [n_queries, k], timings : dict
+        As in :class:`~nps_id.spectra.search.index.SearchResult`.
+    """
+    import torch
+
+    spec = index._coarse_spec(params)
+    _, mp, ip, source, folded = spec
+    # stage-1 peak weights: the exact metric's own values where the powers are the same (cosine, nist)
+    weights = qd.values if source == "raw" else peak_weights(qd, mp, ip)
+    lib, top_bin = exact_table(index, params, device)
+    width = max(top_bin, int(qd.bins.max()) if qd.bins.numel() else 0) + 2
+    colmap = torch.from_numpy(index.colmap).to(device) if folded else None
+    dtype = torch_dtype(index.coarse_dtype)
+    Q = len(qd)
+    idx_out = np.full((Q, k), -1, dtype=np.int64)
+    sc_out = np.full((Q, k), np.nan)
+    timings = {"coarse": 0.0, "exact": 0.0}
+    batch_size = max(1, min(batch_size, (1 << 24) // max(1, min(n_cand, len(index.table)))))  # candidate lists
+    batches = _batch_starts(Q, batch_size, progress)
+    with torch.inference_mode():
+        L = index._device_matrix(spec, device)
+        for s in batches:
+            e = min(Q, s + batch_size)
+            t0 = time.perf_counter()
+            rows = coarse_rows(qd, weights, s, e, index.lo, index.width, colmap, dtype)
+            _, cand = coarse_topk(rows, L, n_cand, index.chunk, reverse=params.reverse)
+            _sync(device)
+            t1 = time.perf_counter()
+            idx, sc = top_k(cand, score_candidates(qd, s, lib, cand, params, width), k)
+            idx_out[s:e], sc_out[s:e] = idx.cpu().numpy(), sc.cpu().numpy()
+            timings["coarse"] += t1 - t0
+            timings["exact"] += time.perf_counter() - t1
+    return idx_out, sc_out, timings
+
+
+def exact_table(index: Any, params: MetricParams, device: str) -> tuple[DeviceTable, int]:
+    """The library's exact-metric weights on `device` (copied once, cached in `index`) and its highest 1-Da bin."""
+    key = ("exact", "entropy" if params.metric == "entropy" else params.powers, device)
+    if key not in index._on_device:
+        values, norms, bins = index._lib_weights(params)
+        table = index.entropy_table() if params.metric == "entropy" else index.table
+        top = int(bins.max()) if bins.size else 0
+        index._on_device[key] = (device_table(table, values, bins, norms, device), top)
+    return index._on_device[key]

@@ -14,7 +14,6 @@ import logging
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,71 +21,21 @@ import numpy as np
 
 from nps_id.errors import LibraryError
 from nps_id.spectra.search._peaks import PeakTable, as_peak_table, resolve_device
+from nps_id.spectra.search._pairs import _hybrid_scores, _in_pieces, _top_k_per_query
+from nps_id.spectra.search._queries import _batch_starts, _empty_table, _pipeline
+from nps_id.spectra.search._store import _bin_mass, _bins, _replace_atomically, _spec_key, _to_storage, index_path
 from nps_id.spectra.search.binned import bin_rows, coarse_topk, fold_columns, torch_dtype
 from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
 from nps_id.spectra.search.exact import MetricParams, is_unit_mass, score_pairs, score_pairs_unit
+from nps_id.spectra.search.nominal import to_nominal
+from nps_id.spectra.search.result import SearchResult
 
 __all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 3  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded into fewer columns
+INDEX_VERSION = 4  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded into fewer columns; 4: nominal
 MODES = ("similarity", "reverse", "identity", "hybrid")
-
-
-def index_path(library_path: str | os.PathLike) -> Path:
-    """Where the index of the library file `library_path` is stored: ``LIB.h5`` -> ``LIB.search/``."""
-    p = Path(library_path)
-    return p.with_name(p.stem + ".search")
-
-
-@dataclass
-class SearchResult:
-    """Top-k hits per query: library row indices (-1 where fewer hits) and scores (NaN there).
-
-    Attributes
-    ----------
-    indices : ndarray of int64 [n_queries, k]
-    scores : ndarray of float64 [n_queries, k]
-    metric, mode : str
-    timings : dict
-        Seconds spent per stage.
-    """
-
-    indices: np.ndarray
-    scores: np.ndarray
-    metric: str
-    mode: str
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.indices.shape[0])
-
-    def to_records(self, library: Any = None, columns: tuple[str, ...] = ("name", "inchikey")) -> list[dict[str, Any]]:
-        """One dict per (query, rank) hit, with the library's `columns` where a library is given."""
-        cols = {}
-        if library is not None and hasattr(library, "column"):
-            for c in columns:
-                try:
-                    cols[c] = library.column(c)
-                except Exception:  # column absent in this library
-                    pass
-        out = []
-        for qi in range(self.indices.shape[0]):
-            for r in range(self.indices.shape[1]):
-                li = int(self.indices[qi, r])
-                if li < 0:
-                    break
-                rec = {"query": qi, "rank": r + 1, "library_index": li, "score": float(self.scores[qi, r])}
-                for c, v in cols.items():
-                    rec[c] = v[li]
-                out.append(rec)
-        return out
-
-
-def _spec_key(spec: tuple) -> str:
-    kind, mp, ip, source, folded = spec
-    return f"{kind}-{source}-mz{mp:g}-int{ip:g}" + ("" if folded else "-unfolded")
 
 
 class SearchIndex:
@@ -109,6 +58,14 @@ class SearchIndex:
         (:func:`~nps_id.spectra.search.binned.fold_columns`). Fewer columns mean less matrix-product work; no
         peak is dropped, a folded stage-1 score is never below the unfolded one, and the exact stage re-scores
         from the peaks. None: one column per bin.
+    nominal : bool, optional
+        Search on nominal mass (:mod:`~nps_id.spectra.search.nominal`): queries, and with ``True`` the library's
+        spectra too, are rounded to integer m/z with the peaks of one integer bin summed. Default (None): when the
+        library is unit mass. GC-EI searches pass ``True`` (:mod:`~nps_id.spectra.search.routed`).
+
+    Query processing belongs to the index (:meth:`prepare`): the library's stored processing pipeline is applied to
+    query spectra, then nominal mass where the index is nominal, so that every entry point (``search``,
+    ``classify``, evaluation) scores queries exactly as the library's spectra were prepared.
 
     Examples
     --------
@@ -118,10 +75,15 @@ class SearchIndex:
     """
 
     def __init__(self, library: Any, *, coarse_dtype: str = "bf16", chunk: int | None = None, n_candidates: int = 50,
-                 coarse_columns: int | None = 256) -> None:
+                 coarse_columns: int | None = 256, nominal: bool | None = None) -> None:
         torch_dtype(coarse_dtype)
         self.library = library
-        self.table: PeakTable = as_peak_table(library)
+        table = as_peak_table(library)
+        if nominal is None:
+            nominal = is_unit_mass(table, 0.02)
+        self.nominal = bool(nominal)
+        self.table: PeakTable = to_nominal(table) if self.nominal else table
+        self.pipeline: str | None = getattr(library, "pipeline", None) or None
         self.coarse_dtype = coarse_dtype
         self.chunk = None if chunk is None else int(chunk)
         self.n_candidates = int(n_candidates)
@@ -132,9 +94,9 @@ class SearchIndex:
         prec = self.table.precursor_mz[np.isfinite(self.table.precursor_mz)]
         hi = max(hi, int(np.ceil(prec.max())) if prec.size else 0)
         self.width = -(-(hi - self.lo + 1) // 16) * 16
-        self.unit_mass = is_unit_mass(self.table, 0.02)
+        self.unit_mass = self.nominal or is_unit_mass(self.table, 0.02)
         self.colmap: np.ndarray | None = None  # bin -> stage-1 column, where bins are folded
-        if coarse_columns and self.width > coarse_columns and self.unit_mass and not prec.size:
+        if coarse_columns and self.width > coarse_columns and self.unit_mass and (self.nominal or not prec.size):
             self.colmap = fold_columns(_bin_mass(self.table, self.lo, self.width), int(coarse_columns))
         self.columns = self.width if self.colmap is None else int(self.colmap.max()) + 1
         self._matrices: dict[str, np.ndarray] = {}
@@ -179,6 +141,7 @@ class SearchIndex:
                 and meta.get("coarse_dtype") == index.coarse_dtype
                 and (meta.get("lo"), meta.get("width")) == (index.lo, index.width)
                 and meta.get("colmap") == (None if index.colmap is None else index.colmap.tolist())
+                and meta.get("nominal", False) == index.nominal
             )
             if fresh:
                 for key in meta.get("matrices", []):
@@ -219,6 +182,7 @@ class SearchIndex:
             "lo": self.lo,
             "width": self.width,
             "colmap": None if self.colmap is None else self.colmap.tolist(),
+            "nominal": self.nominal,
             "n_spectra": len(self.table),
             "matrices": sorted(self._matrices),
         }
@@ -312,8 +276,64 @@ class SearchIndex:
                 cache[key] = (w, _seg_norms(w, self.table.offsets), _bins(self.table))
         return cache[key]
 
+    # ------------------------------------------------------------------ queries
+    def prepare(self, queries: Any) -> tuple[PeakTable, np.ndarray]:
+        """Process query spectra as this library's spectra were: the library's pipeline, then nominal mass.
+
+        Parameters
+        ----------
+        queries : Spectrum, sequence of Spectrum, SpectralLibrary or PeakTable
+            Spectrum objects go through the library's stored pipeline (a spectrum it empties is dropped); a
+            library or peak table is taken as already processed. Nominal indexes put every query on nominal mass.
+
+        Returns
+        -------
+        table : PeakTable
+            The kept queries, ready to score.
+        kept : ndarray of int64
+            Position of each row of `table` among the queries.
+        """
+        from nps_id.spectra.spectrum import Spectrum
+
+        if isinstance(queries, Spectrum):
+            queries = [queries]
+        if self.pipeline and isinstance(queries, (list, tuple)) and all(isinstance(q, Spectrum) for q in queries):
+            pipe = _pipeline(self.pipeline)
+            processed = [pipe(q) for q in queries]
+            kept = np.array([i for i, q in enumerate(processed) if q is not None], dtype=np.int64)
+            if kept.size < len(queries):
+                logger.info("%d of %d queries were emptied by the library's processing pipeline",
+                            len(queries) - kept.size, len(queries))
+            qt = as_peak_table([processed[i] for i in kept]) if kept.size else _empty_table()
+        else:
+            qt = as_peak_table(queries)
+            kept = np.arange(len(qt), dtype=np.int64)
+        return (to_nominal(qt) if self.nominal else qt), kept
+
     # ------------------------------------------------------------------ search
-    def search(
+    def search(self, queries: Any, k: int = 10, **options: Any) -> SearchResult:
+        """Score queries against the library and return the top `k` hits per query.
+
+        Queries are first processed by :meth:`prepare` (the library's pipeline; nominal mass); a query the pipeline
+        empties gets no hits (index -1, score NaN) and is flagged in :attr:`SearchResult.dropped`. The options
+        are those of :meth:`search_prepared`.
+        """
+        qt, kept = self.prepare(queries)
+        n = len(as_peak_table(queries)) if not isinstance(queries, (list, tuple)) else len(queries)
+        if kept.size == n:
+            return self.search_prepared(qt, k, **options)
+        res = self.search_prepared(qt, k, **options) if kept.size else None
+        k = int(k)
+        idx = np.full((n, k), -1, dtype=np.int64)
+        sc = np.full((n, k), np.nan)
+        dropped = np.ones(n, dtype=bool)
+        dropped[kept] = False
+        if res is not None:
+            idx[kept], sc[kept] = res.indices, res.scores
+        metric, mode = options.get("metric", "cosine"), options.get("mode", "similarity")
+        return SearchResult(idx, sc, metric, mode, res.timings if res is not None else {}, dropped)
+
+    def search_prepared(
         self,
         queries: Any,
         k: int = 10,
@@ -330,12 +350,12 @@ class SearchIndex:
         device: str = "cpu",
         progress: bool = False,
     ) -> SearchResult:
-        """Score queries against the library and return the top `k` hits per query.
+        """Score queries already processed by :meth:`prepare` and return the top `k` hits per query.
 
         Parameters
         ----------
-        queries : Spectrum, sequence of Spectrum, SpectralLibrary or PeakTable
-            The query spectra (processed the same way as the library).
+        queries : PeakTable, SpectralLibrary, or sequence of Spectrum
+            The query spectra, processed the same way as the library (:meth:`prepare`).
         k : int, default 10
             Hits per query.
         metric : {"cosine", "entropy", "nist"}, default "cosine"
@@ -425,52 +445,13 @@ class SearchIndex:
 
     def _device_search(self, qd: Any, k: int, params: MetricParams, n_cand: int, batch_size: int, device: str,
                        progress: bool = False) -> SearchResult:
-        """Both stages and the top-k on `device` (:mod:`~nps_id.spectra.search.device`) for the unit-mass queries
-        `qd` (a :func:`~nps_id.spectra.search.device.query_table`); any torch device, so tests run it on the CPU."""
-        import torch
+        """Both stages and the top-k on `device` (:func:`~nps_id.spectra.search.device.search_unit`) for the
+        unit-mass queries `qd` (a :func:`~nps_id.spectra.search.device.query_table`); any torch device, so tests
+        run it on the CPU."""
+        from nps_id.spectra.search.device import search_unit
 
-        from nps_id.spectra.search import device as dv
-
-        spec = self._coarse_spec(params)
-        _, mp, ip, source, folded = spec
-        # stage-1 peak weights: the exact metric's own values where the powers are the same (cosine, nist)
-        weights = qd.values if source == "raw" else dv.peak_weights(qd, mp, ip)
-        lib, top_bin = self._device_exact_table(params, device)
-        width = max(top_bin, int(qd.bins.max()) if qd.bins.numel() else 0) + 2
-        colmap = torch.from_numpy(self.colmap).to(device) if folded else None
-        dtype = torch_dtype(self.coarse_dtype)
-        Q = len(qd)
-        idx_out = np.full((Q, k), -1, dtype=np.int64)
-        sc_out = np.full((Q, k), np.nan)
-        timings = {"coarse": 0.0, "exact": 0.0}
-        batch_size = max(1, min(batch_size, (1 << 24) // max(1, min(n_cand, len(self.table)))))  # candidate lists
-        batches = _batch_starts(Q, batch_size, progress)
-        with torch.inference_mode():
-            L = self._device_matrix(spec, device)
-            for s in batches:
-                e = min(Q, s + batch_size)
-                t0 = time.perf_counter()
-                rows = dv.coarse_rows(qd, weights, s, e, self.lo, self.width, colmap, dtype)
-                _, cand = coarse_topk(rows, L, n_cand, self.chunk, reverse=params.reverse)
-                _sync(device)
-                t1 = time.perf_counter()
-                idx, sc = dv.top_k(cand, dv.score_candidates(qd, s, lib, cand, params, width), k)
-                idx_out[s:e], sc_out[s:e] = idx.cpu().numpy(), sc.cpu().numpy()
-                timings["coarse"] += t1 - t0
-                timings["exact"] += time.perf_counter() - t1
+        idx_out, sc_out, timings = search_unit(self, qd, k, params, n_cand, batch_size, device, progress)
         return SearchResult(idx_out, sc_out, params.metric, "reverse" if params.reverse else "similarity", timings)
-
-    def _device_exact_table(self, params: MetricParams, device: str):
-        """The library's exact-metric weights on `device` (copied once) and its highest 1-Da bin."""
-        from nps_id.spectra.search.device import device_table
-
-        key = ("exact", "entropy" if params.metric == "entropy" else params.powers, device)
-        if key not in self._on_device:
-            values, norms, bins = self._lib_weights(params)
-            table = self.entropy_table() if params.metric == "entropy" else self.table
-            top = int(bins.max()) if bins.size else 0
-            self._on_device[key] = (device_table(table, values, bins, norms, device), top)
-        return self._on_device[key]
 
     def _query_rows(self, qt: PeakTable, s: int, e: int, spec: tuple, device: str):
         import torch
@@ -520,122 +501,3 @@ class SearchIndex:
         first = np.repeat(np.cumsum(cnt) - cnt, cnt)
         pl = self._prec_order[np.repeat(a, cnt) + np.arange(pq.size) - first]
         return pq, pl
-
-
-def _bin_mass(table: PeakTable, lo: int, width: int) -> np.ndarray:
-    """Summed squared intensity of the library per 1-Da bin ``lo .. lo + width - 1`` (outside: the edge bins)."""
-    col = np.clip(np.rint(table.mz).astype(np.int64) - lo, 0, width - 1)
-    return np.bincount(col, weights=np.asarray(table.intensity, dtype=np.float64) ** 2, minlength=width)
-
-
-def _replace_atomically(target: Path, write) -> None:
-    """Write a file through ``write(binary file)`` to a temporary name beside `target`, then rename it over
-    `target`: a process reading the index never sees half a file, whoever writes at the same time."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _batch_starts(n: int, batch_size: int, progress: bool):
-    """First query of every batch of `batch_size`, under a tqdm progress bar if `progress`."""
-    starts = range(0, n, batch_size)
-    if not progress:
-        return starts
-    from tqdm.auto import tqdm
-
-    return tqdm(starts, total=len(starts), unit="batch", desc="search")
-
-
-def _sync(device: str) -> None:
-    """Wait for the work queued on a CUDA device (stage timings)."""
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize(device)
-
-
-def _bins(table: PeakTable) -> np.ndarray:
-    """Each peak's 1-Da bin (nearest integer m/z, clipped at 0) as int32."""
-    return np.maximum(np.rint(table.mz), 0).astype(np.int32)
-
-
-def _to_storage(rows: np.ndarray, dtype: str) -> np.ndarray:
-    """float32 rows -> bf16 bit patterns (uint16, round-to-nearest-even) or float32."""
-    if dtype == "fp32":
-        return rows
-    bits = rows.view(np.uint32)
-    rounded = bits + 0x7FFF + ((bits >> 16) & 1)
-    return (rounded >> 16).astype(np.uint16)
-
-
-def _in_pieces(score, pq: np.ndarray, pl: np.ndarray, piece: int = 8192) -> np.ndarray:
-    """``score(pq, pl)`` computed over pieces of `piece` pairs in a thread pool, concatenated in order.
-
-    The pieces' arrays stay cache-sized, and numpy releases the GIL in the gathers and arithmetic that make
-    up the exact scores, so the threads run on all cores (about 3x one big call on 2 cores).
-    """
-    if pq.size <= piece:
-        return score(pq, pl)
-    from concurrent.futures import ThreadPoolExecutor
-
-    starts = range(0, pq.size, piece)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ThreadPoolExecutor(min(8, cores)) as pool:
-        return np.concatenate(list(pool.map(lambda a: score(pq[a : a + piece], pl[a : a + piece]), starts)))
-
-
-def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
-    """Top-k (score descending, then library index) per query from scored pairs, vectorised."""
-    if pq.size == 0:
-        return
-    order = np.lexsort((pl, -sc, pq))
-    pq, pl, sc = pq[order], pl[order], sc[order]
-    start = np.searchsorted(pq, np.arange(nq))
-    rank = np.arange(pq.size) - start[pq]
-    keep = rank < k
-    idx_out[pq[keep], rank[keep]] = pl[keep]
-    sc_out[pq[keep], rank[keep]] = sc[keep]
-
-
-def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
-    """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
-    found no direct partner (each peak used once); scored with the metric's formula (for ``nist`` the composite
-    match factor, its ratio term taken over the matches in the query's m/z order)."""
-    from nps_id.spectra.search.exact import (
-        _cosine_or_composite,
-        _entropy_terms,
-        _seg_norms,
-        _weights,
-        greedy_matches,
-        match_peaks,
-    )
-
-    P = pq.size
-    if P == 0:
-        return np.zeros(0)
-    d_pair, d_q, d_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm)
-    shift = q.precursor_mz[pq] - lib.precursor_mz[pl]
-    shift = np.where(np.isfinite(shift), shift, 1e9)
-    s_pair, s_q, s_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm, shift=shift)
-    pair = np.concatenate([d_pair, s_pair])
-    qp = np.concatenate([d_q, s_q])
-    lp = np.concatenate([d_l, s_l])
-    if params.metric == "entropy":
-        w = _entropy_terms(q.intensity[qp], lib.intensity[lp])
-    else:
-        mp, ip = params.powers
-        wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
-        w = wq[qp] * wl[lp]
-    # direct matches first: rank them above every shifted one, then greedy one-to-one
-    prio = np.concatenate([np.ones(d_pair.size), np.zeros(s_pair.size)])
-    keep = greedy_matches(pair, qp, lp, prio * (np.abs(w).max() + 1) + w)
-    pair, qp, lp, w = pair[keep], qp[keep], lp[keep], w[keep]
-    if params.metric == "entropy":
-        return np.bincount(pair, weights=w, minlength=P)
-    # cosine, or the composite (its ratio term over the matches in the query's m/z order)
-    nl = _seg_norms(wl, lib.offsets)[pl]
-    return _cosine_or_composite(pair, wq[qp], wl[lp], q.mz[qp], q, wq, pq, nl, params)
