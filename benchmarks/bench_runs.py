@@ -231,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="smallest abundance of a compound relative to the largest in its run (default 0.2)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a deconvolution option for find_components (repeatable), e.g. --set ion_snr=4")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "runs.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results file (default benchmarks/results/runs.json; runs_quick.json with --quick)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = ROOT / "benchmarks" / "results" / ("runs_quick.json" if args.quick else "runs.json")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from nps_id.spectra import load_spectra

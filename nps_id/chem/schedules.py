@@ -126,6 +126,8 @@ class ControlledEntry:
             parts.append(f"CND decision {self.decision}" if self.instrument in INSTRUMENTS else self.decision)
         if self.effective:
             parts.append(f"in force {self.effective}")
+        if "verify" in self.remarks.lower():  # compiled without the decision's text at hand: say so
+            parts.append("not yet checked against the published decision")
         return ", ".join(parts)
 
     def describe(self) -> str:

@@ -111,7 +111,7 @@ def classify_spectra(res: Resources, spectra: list[Any], options: ClassifyOption
         return []
     k_search = max(options.top_k, N_HITS, 50)  # more candidates than shown: the nearest controlled come from them
     result = res.index.search(spectra, k_search)
-    p_id, p_iso = _identity_probabilities(res, result)
+    p_id, p_iso = _identity_probabilities(res, result, spectra)
     probs_list = _predict_class(res.model, spectra, result.techniques)
     evidence = _substructure_evidence(res.model, spectra, result.techniques)
     settings = {t: options.verdict_settings(res.identity.get(t)) for t in {t.name for t in result.techniques}}
@@ -185,10 +185,11 @@ def _national_note(smiles: str | None) -> str | None:
     return None if result is None else result.note
 
 
-def _identity_probabilities(res: Resources, result: Any) -> tuple[list[float | None], list[float | None]]:
+def _identity_probabilities(res: Resources, result: Any, spectra: list[Any]
+                            ) -> tuple[list[float | None], list[float | None]]:
     """Per query: P(best hit is the compound), P(best hit is the compound or an isomer); None without a model."""
     from nps_id.models.identity import identity_features
-    from nps_id.models.identity_data import N_HITS
+    from nps_id.models.identity_data import N_HITS, precursor_delta
 
     n = len(result.notes)
     p_id: list[float | None] = [None] * n
@@ -196,12 +197,13 @@ def _identity_probabilities(res: Resources, result: Any) -> tuple[list[float | N
     if not res.identity:
         return p_id, p_iso
     reverse = res.index.reverse_scores(result)
+    delta = precursor_delta(result, spectra, res.library.precursor_mz)
     for technique, (pos, table, _, _) in result.groups.items():
         models = res.identity.get(technique)
         if models is None or not pos.size:
             continue
         X = identity_features(result.indices[pos, :N_HITS], result.scores[pos, :N_HITS], res.compounds,
-                              res.formulas, reverse[pos], table.n_peaks)
+                              res.formulas, reverse[pos], table.n_peaks, delta[pos])
         exact, isomer = models
         pe = exact.predict_proba(X)[:, 1]
         pi = np.maximum(isomer.predict_proba(X)[:, 1], pe)  # "the compound or an isomer" includes "the compound"

@@ -16,7 +16,11 @@ calibrated probability that the best hit is the same compound as the query:
     the reverse match factor of the best hit (only query peaks present in the reference count; GC-EI only,
     the score itself for MS/MS);
 ``log_peaks``
-    log(1 + number of query peaks): a 3-peak spectrum is weak evidence whatever its score.
+    log(1 + number of query peaks): a 3-peak spectrum is weak evidence whatever its score;
+``precursor_match``
+    MS/MS: 1 when the precursor m/z of query and best hit agree within 0.02 Da, else 0 (an open search finds a
+    compound's metabolites and homologues by their shared fragments; an identity needs the same precursor);
+    1 for GC-EI (no precursor).
 
 One logistic model per technique (GC-EI, MS/MS), fitted on the real data by
 :func:`nps_id.models.identity_data.identity_training_data` (compound-grouped: replicate spectra of library compounds
@@ -40,7 +44,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 __all__ = ["FEATURES", "IdentityModel", "compound_keys", "identity_keys", "identity_features"]
 
 #: the features, in order
-FEATURES: tuple[str, ...] = ("score", "gap", "gap_formula", "reverse", "log_peaks")
+FEATURES: tuple[str, ...] = ("score", "gap", "gap_formula", "reverse", "log_peaks", "precursor_match")
 
 _ISOTOPE = re.compile(r"\[\d+[A-Z][a-z]?[@\]H+\-:\d]")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -55,7 +59,8 @@ def identity_keys(library: Any) -> tuple[np.ndarray, np.ndarray]:
         ``"IK:<connectivity block>"``, with ``":iso:<second block>"`` for isotope-labelled standards (d5 and d8
         are different standards), ``":deriv"`` for flagged derivatives and ``":heavier"`` for spectra with ions
         above the structure's mass (unflagged derivatives); a record without a structure takes the key of a record
-        of the same name that has one, else ``"NAME:<name>"``, else ``"ROW:<i>"``.
+        of the same name that has one, else ``"NAME:<name>"``, else ``"ROW:<i>"``. Records of one name share one
+        key even where their structures differ (tautomers drawn differently, salt forms).
     formula : ndarray of str
         The molecular formula with the same suffixes ("" where unknown): two different compounds of one formula
         key are isomers.
@@ -86,7 +91,7 @@ def identity_keys(library: Any) -> tuple[np.ndarray, np.ndarray]:
     heavy = _peaks_above_mass(library, col("exact_mass"))
     compound = np.empty(n, dtype=object)
     formula = np.empty(n, dtype=object)
-    by_name: dict[str, set[str]] = {}
+    by_name: dict[str, set[int]] = {}
     for i in range(n):
         suffix = ""
         if iso[i]:
@@ -99,17 +104,46 @@ def identity_keys(library: Any) -> tuple[np.ndarray, np.ndarray]:
         formula[i] = (formulas[i].strip() + suffix) if formulas[i].strip() else ""
         if iks[i]:
             compound[i] = "IK:" + iks[i].split("-")[0] + suffix
-            by_name.setdefault(_norm_name(names[i]), set()).add(compound[i])
+            by_name.setdefault(_norm_name(names[i]), set()).add(i)
         else:
             compound[i] = ""
+    suffixes = np.array([k[len("IK:") + 14:] if k.startswith("IK:") else "" for k in compound], dtype=object)
+    compound = _merge_same_name(compound, names, suffixes)
     for i in np.flatnonzero(compound == ""):
         name = _norm_name(names[i])
-        linked = by_name.get(name, set())
+        linked = {compound[j] for j in by_name.get(name, ())}
         if len(linked) == 1:
             compound[i] = next(iter(linked))
         else:
             compound[i] = f"NAME:{name}" if name else f"ROW:{i}"
     return compound.astype(str), formula.astype(str)
+
+
+def _merge_same_name(compound: np.ndarray, names: np.ndarray, suffixes: np.ndarray) -> np.ndarray:
+    """One key for records of one name whose structures differ (tautomers drawn differently, a salt form, a
+    record's structure drawn with another's stereo): the name says it is one compound. Standards and derivatives
+    (key suffixes) stay apart."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    first: dict[tuple[str, str], str] = {}
+    for k, n, f in zip(compound, names, suffixes):
+        if not k or len(n.strip()) < 4:
+            continue
+        pair = (_norm_name(n), f)
+        if pair in first:
+            a, b = find(first[pair]), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        else:
+            first[pair] = k
+    if not parent:
+        return compound
+    return np.array([find(k) if k else k for k in compound], dtype=object)
 
 
 def compound_keys(library: Any) -> np.ndarray:
@@ -161,7 +195,7 @@ def _float(v: Any) -> float:
 
 
 def identity_features(indices: np.ndarray, scores: np.ndarray, keys: np.ndarray, formulas: np.ndarray,
-                      reverse: np.ndarray, n_peaks: np.ndarray) -> np.ndarray:
+                      reverse: np.ndarray, n_peaks: np.ndarray, precursor_delta: np.ndarray | None = None) -> np.ndarray:
     """The feature matrix (:data:`FEATURES`) of queries from their top-k hits (vectorised).
 
     Parameters
@@ -174,10 +208,12 @@ def identity_features(indices: np.ndarray, scores: np.ndarray, keys: np.ndarray,
         Reverse score of the best hit (NaN: use the score).
     n_peaks : ndarray [n_queries]
         Peaks of each processed query.
+    precursor_delta : ndarray [n_queries], optional
+        Query precursor m/z minus the best hit's (NaN where either has none, as for GC-EI).
 
     Returns
     -------
-    ndarray [n_queries, 5]; rows of queries without a hit are all zero.
+    ndarray [n_queries, 6]; rows of queries without a hit are all zero.
     """
     indices = np.asarray(indices)
     n = indices.shape[0]
@@ -195,8 +231,10 @@ def identity_features(indices: np.ndarray, scores: np.ndarray, keys: np.ndarray,
     gap = s1 - np.where(other, s, 0.0).max(axis=1)
     gap_formula = s1 - np.where(other_formula, s, 0.0).max(axis=1)
     rev = np.where(np.isfinite(reverse), reverse, s1)
+    delta = np.full(n, np.nan) if precursor_delta is None else np.asarray(precursor_delta, dtype=np.float64)
+    match = np.where(np.isfinite(delta), (np.abs(delta) <= 0.02).astype(np.float64), 1.0)
     X = np.column_stack([s1, np.maximum(gap, 0.0), np.maximum(gap_formula, 0.0), rev,
-                         np.log1p(np.asarray(n_peaks, dtype=np.float64))])
+                         np.log1p(np.asarray(n_peaks, dtype=np.float64)), match])
     X[~valid[:, 0]] = 0.0
     return X
 

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IdentityData", "identity_training_data", "search_features", "fit_identity_model", "cross_fitted",
+__all__ = ["IdentityData", "identity_training_data", "search_features", "precursor_delta", "fit_identity_model",
+           "cross_fitted",
            "choose_thresholds", "N_HITS", "TARGET_FALSE_RATE"]
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,16 @@ def search_features(index: Any, spectra: list[Any], keys: np.ndarray, formulas: 
     n_peaks = np.zeros(len(spectra))
     for pos, table, _, _ in result.groups.values():
         n_peaks[pos] = table.n_peaks
-    return result, identity_features(result.indices, result.scores, keys, formulas, reverse, n_peaks)
+    delta = precursor_delta(result, spectra, index.library.precursor_mz)
+    return result, identity_features(result.indices, result.scores, keys, formulas, reverse, n_peaks, delta)
+
+
+def precursor_delta(result: Any, spectra: list[Any], library_precursors: np.ndarray) -> np.ndarray:
+    """Query precursor m/z minus the best hit's, per query (NaN where either has none or there is no hit)."""
+    q = np.array([np.nan if s.precursor_mz is None else float(s.precursor_mz) for s in spectra], dtype=np.float64)
+    hit = result.indices[:, 0]
+    lib = np.asarray(library_precursors, dtype=np.float64)
+    return np.where(hit >= 0, q - lib[np.maximum(hit, 0)], np.nan)
 
 
 def identity_training_data(

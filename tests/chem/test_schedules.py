@@ -176,3 +176,12 @@ def test_bad_national_list_names_the_row(tmp_path):
         national_status("CCO", path=path)
     with pytest.raises(ChemistryError, match="No control list"):
         national_status("CCO", path=tmp_path / "missing.csv")
+
+
+def test_a_citation_says_when_the_listing_was_not_checked_against_the_decision():
+    entries = load_controlled()
+    unverified = [e for e in entries if "verify" in e.remarks.lower() and e.kind != "reference"]
+    sourced = [e for e in entries if e.remarks.startswith("source:")]
+    assert unverified and sourced
+    assert all("not yet checked against the published decision" in e.describe() for e in unverified)
+    assert not any("not yet checked" in e.describe() for e in sourced)

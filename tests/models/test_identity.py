@@ -43,10 +43,11 @@ def test_features_gap_to_another_compound_and_another_formula():
     formulas = np.array(["F1", "F1", "F1", "F2"])
     idx = np.array([[0, 1, 2, 3], [2, 3, -1, -1], [-1, -1, -1, -1]])
     sc = np.array([[0.95, 0.94, 0.90, 0.60], [0.8, 0.7, np.nan, np.nan], [np.nan] * 4])
-    X = identity_features(idx, sc, keys, formulas, np.array([0.97, np.nan, np.nan]), np.array([10, 5, 3]))
+    X = identity_features(idx, sc, keys, formulas, np.array([0.97, np.nan, np.nan]), np.array([10, 5, 3]),
+                          np.array([np.nan, 14.02, np.nan]))
     assert X.shape == (3, len(FEATURES))
-    assert X[0].tolist() == pytest.approx([0.95, 0.05, 0.35, 0.97, np.log1p(10)])
-    assert X[1].tolist() == pytest.approx([0.8, 0.1, 0.1, 0.8, np.log1p(5)])
+    assert X[0].tolist() == pytest.approx([0.95, 0.05, 0.35, 0.97, np.log1p(10), 1.0])  # GC-EI: no precursor
+    assert X[1].tolist() == pytest.approx([0.8, 0.1, 0.1, 0.8, np.log1p(5), 0.0])  # MS/MS: another precursor
     assert (X[2] == 0).all()
 
 
@@ -56,7 +57,8 @@ def test_identity_model_learns_separates_and_round_trips():
     y = rng.random(n) < 0.3
     X = np.column_stack([np.where(y, rng.uniform(0.85, 1, n), rng.uniform(0.4, 0.95, n)),
                          np.where(y, rng.uniform(0.05, 0.3, n), rng.uniform(0, 0.1, n)),
-                         rng.uniform(0, 0.5, n), rng.uniform(0.5, 1, n), np.log1p(rng.integers(5, 80, n))])
+                         rng.uniform(0, 0.5, n), rng.uniform(0.5, 1, n), np.log1p(rng.integers(5, 80, n)),
+                         np.ones(n)])
     m = IdentityModel().fit(X, y)
     p = m.predict_proba(X)[:, 1]
     assert p[y].mean() > 0.6 > 0.2 > p[~y].mean()
@@ -83,3 +85,15 @@ def test_identity_data_from_real_gc_ei_spectra(swgdrug_spectra):
     p_rep = exact.predict_proba(data.X[rep])[:, 1]
     p_abs = exact.predict_proba(data.X[~rep])[:, 1]
     assert np.median(p_rep[data.y[rep]]) > 5 * np.median(p_abs)
+
+
+def test_records_of_one_name_are_one_compound():
+    """Tautomers drawn differently (keto / enol 4-hydroxycoumarin) are one compound when the names agree."""
+    lib = _lib([
+        {"name": "4-Hydroxycoumarin", "smiles": "O=c1cc(O)c2ccccc2o1", "formula": "C9H6O3"},
+        {"name": "4-hydroxycoumarin", "smiles": "O=C1CC(=O)c2ccccc2O1", "formula": "C9H6O3"},
+        {"name": "Coumarin-3-ol", "smiles": "O=c1oc2ccccc2cc1O", "formula": "C9H6O3"},
+    ])
+    keys, formulas = identity_keys(lib)
+    assert keys[0] == keys[1] != keys[2]
+    assert formulas.tolist() == ["C9H6O3"] * 3
