@@ -378,10 +378,13 @@ def test_train_and_evaluate_commands(swgdrug_path, tmp_path, capsys):
     assert main(["train", "-l", str(lib_path), "-o", str(model), "--kind", "ei", "--epochs", "2", "--no-progress"]) == 0
     bundle = load_model(model, library_checksum=SpectralLibrary.open(lib_path).checksum)
     assert "ei" in bundle.classifiers and "ei" in bundle.substructure
-    assert main(["evaluate", "-l", str(lib_path), "--kind", "ei", "--folds", "2", "--no-progress",
+    exact, isomer = bundle.identity["gc_ei"]  # the identity models travel in the model folder
+    assert 0 < exact.threshold_ < 1 and 0 < isomer.threshold_ < 1
+    assert main(["evaluate", "-l", str(lib_path), "--kind", "ei", "--folds", "2", "--no-progress", "--estimator",
                  "--json", str(tmp_path / "eval.json")]) == 0
     out = capsys.readouterr().out
     assert "baseline (nearest library hit)" in out
     figures = json.loads((tmp_path / "eval.json").read_text())
     assert "confusion_matrix" in figures["ei"]["model"]
-    assert main(["evaluate", "-l", str(lib_path), "-m", str(model), "--kind", "ei", "--no-progress"]) == 0
+    assert main(["evaluate", "-l", str(lib_path), "-m", str(model), "--kind", "ei", "--no-progress",
+                 "--estimator"]) == 0
