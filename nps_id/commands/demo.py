@@ -6,7 +6,8 @@ spectra taken from the reference data, classifies it and writes ``results.csv``,
 
 * *replicates*: spectra of compounds that are in the library (fentanyl, cocaine, the fentanyl precursor NPP,
   ketamine, caffeine, and an LC-MS/MS fentanyl spectrum), each perturbed the way a second measurement
-  differs (intensity noise, small peaks lost, a few noise peaks) -- these should be *identified*;
+  differs (intensity noise, small peaks lost, a few noise peaks) -- *identified* where the identity model is sure
+  enough; those with close isomers in the library stay candidates with their class;
 * *new compounds*: real spectra of compounds (a fentanyl analogue, a cathinone, a synthetic cannabinoid, a
   benzodiazepine) that
   the demo withholds from its copy of the library, playing the part of a substance no library has yet --

@@ -163,7 +163,7 @@ def identity_training_data(
             y = found & (keys[lib_rows][hit] == keys[queries])
             y_iso = y | (found & (formulas[queries] != "") & (formulas[lib_rows][hit] == formulas[queries]))
             parts.append((X, y, y_iso, replicate, f))
-            logger.info("identity data %s fold %d: %d %s queries, %d true best hits", technique, f, queries.size,
+            logger.debug("identity data %s fold %d: %d %s queries, %d true best hits", technique, f, queries.size,
                         "replicate" if replicate else "absent", int(y.sum()))
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
