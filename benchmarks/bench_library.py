@@ -5,7 +5,10 @@ Measured in one run, each against a named baseline:
 - building the library from the reference MSP files (baseline: reading them with ``load_spectra``);
 - opening the built library, and opening it plus fetching 1,000 random spectra (baseline: reading the
   same spectra from the MSP text again);
-- ``python -m nps_id --help`` wall time (baseline: ``python -c pass``, the interpreter's own start-up).
+- ``python -m nps_id --help`` wall time (baseline: ``python -c pass``, the interpreter's own start-up);
+- the cost of the read-time integrity checks: opening the library and reading all its peaks and columns, stored
+  with per-chunk fletcher32 checksums (what :meth:`SpectralLibrary.save` writes) against the same data stored
+  without them (baseline), reported as a ratio.
 
 Usage::
 
@@ -76,6 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("open + fetch 1,000 random spectra", _best(open_fetch, args.repeat), "read MSP text", t_parse))
         rows.append(("fetch 1,000 random spectra (open library)", _best(fetch_warm, args.repeat), "read MSP text", t_parse))
 
+        plain = Path(tmp) / "lib_no_fletcher32.h5"
+        warm.save(plain, fletcher32=False)
+
+        def read_all(p: Path):
+            def fn() -> None:
+                lib = SpectralLibrary.open(p)
+                float(lib.mz.sum()) + float(lib.intensity.sum())  # every peak read (memory-mapped without checksums)
+                for c in lib.columns:
+                    lib.column(c)
+            return fn
+
+        read_all(path)(), read_all(plain)()  # page cache warm for both
+        t_f32 = _best(read_all(path), args.repeat + 2)
+        t_plain = _best(read_all(plain), args.repeat + 2)
+        rows.append(("open + read all, fletcher32 checksums", t_f32, "same data, no checksums", t_plain))
+        integrity = (t_f32, t_plain, path.stat().st_size, plain.stat().st_size)
+
     def run(cmd: list[str]) -> None:
         subprocess.run(cmd, check=True, capture_output=True)
 
@@ -87,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'what':45s} {'seconds':>10s}   {'baseline':22s} {'seconds':>9s} {'base/this':>9s}")
     for what, t, base, tb in rows:
         print(f"{what:45s} {t:10.4f}   {base:22s} {tb:9.3f} {tb / t:8.1f}x")
+    t_f32, t_plain, size_f32, size_plain = integrity
+    print(
+        f"read-time integrity checks (fletcher32): open + read all {t_f32 * 1000:.1f} ms vs {t_plain * 1000:.1f} ms "
+        f"without, ratio {t_f32 / t_plain:.2f}; file {size_f32 / 1e6:.1f} MB vs {size_plain / 1e6:.1f} MB"
+    )
     return 0
 
 

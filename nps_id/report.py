@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nps_id import __version__
+from nps_id.textio import visible, write_text_atomic
 
 __all__ = ["write_report", "render_report", "mirror_plot", "structure_svg"]
 
@@ -55,7 +56,7 @@ def _e(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}"
-    return html.escape(str(value), quote=True)
+    return html.escape(visible(str(value)), quote=True)
 
 
 def _data_uri(mime: str, data: bytes) -> str:
@@ -99,7 +100,8 @@ def mirror_plot(
         inten = np.asarray(inten, dtype=float)
         top = inten.max() if inten.size else 0.0
         rel = inten / top * 100 if top > 0 else inten
-        ax.vlines(mz, 0, sign * rel, color=color, linewidth=0.9, label=label)
+        # matplotlib cannot draw an undecodable byte kept by surrogateescape: show it as its escape (\xe9)
+        ax.vlines(mz, 0, sign * rel, color=color, linewidth=0.9, label=visible(label))
         if mz.size:
             xmax = max(xmax, float(mz.max()))
             for j in np.argsort(rel)[-4:]:  # label the main peaks
@@ -405,10 +407,6 @@ def write_report(table: Any, path: str | os.PathLike, *, title: str = "nps_id cl
     Path
     """
     text = render_report(table, title=title, library=library, max_details=max_details)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    path = write_text_atomic(path, text)  # UTF-8, undecodable bytes of names as visible escapes
     logger.info("report written to %s", path)
     return path

@@ -89,7 +89,9 @@ def _folder_inputs(folder: Path) -> list[Path]:
         runs = [d for d in dirs if run_format(here / d) == "agilent"]
         dirs[:] = [d for d in dirs if d not in runs]
         found.extend(here / d for d in runs)
-        found.extend(here / f for f in files if not f.startswith(".") and (here / f).is_file())
+        # every entry that is not a folder, FIFOs, devices and broken links included: each gets a row (a skipped
+        # one saying what it is), none is opened unless it is a regular file
+        found.extend(here / f for f in files if not f.startswith("."))
     return sorted(found)
 
 
@@ -123,8 +125,16 @@ def iter_stubs(items: Sequence[Any], on_file: Any = None, *, ladder: Any = None,
         if not path.exists():
             yield _Stub(source, None, "", error=f"file not found: {source}")
             continue
+        kind = _not_a_file(path)
+        if kind is not None:  # never read from a FIFO or device: it may block or never end (/dev/zero)
+            yield _Stub(source, None, "", error=kind)
+            continue
         if is_run(path):
             yield from _run_stubs(path, ladder, min_area_share, on_run)
+            continue
+        if path.is_dir():
+            yield _Stub(source, None, "", error="a folder that is not a GC-MS run (an Agilent .D folder); give "
+                                                "the folder itself to classify every file in it")
             continue
         try:
             detect_format(path)
@@ -141,6 +151,21 @@ def iter_stubs(items: Sequence[Any], on_file: Any = None, *, ladder: Any = None,
             failure = f"file could not be read past record {len(good) + report.n_skipped}: " \
                       f"{type(exc).__name__}: {_short(exc, source)}"
         yield from _merge_records(source, good, report.skipped, failure)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` is not read: a FIFO, socket or device (None for regular files and folders)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot open: {exc.strerror or exc}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"not read: {what}, not a spectrum file; copy the data into a file and give that"
 
 
 def _run_stubs(path: Path, ladder: Any, min_area_share: float, on_run: Any) -> Iterator[_Stub]:

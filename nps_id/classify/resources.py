@@ -61,6 +61,9 @@ class Resources:
         self.compounds, self.formulas = identity_keys(library)
         self.index = RoutedIndex(library)
         self.identity: dict[str, Any] = dict(getattr(model, "identity", None) or {})
+        check = getattr(model, "check_library", None)  # a model trained on another library: said once
+        if check is not None:
+            check(library)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,17 +6,15 @@ Every row has the keys :data:`FIELDS`. Rows of records that could not be read or
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nps_id.textio import csv_text, json_text, output_format, write_text_atomic
 
 __all__ = ["FIELDS", "VERDICTS", "QueryDetail", "ResultTable"]
 
@@ -97,8 +95,8 @@ class ResultTable(Sequence[dict[str, Any]]):
     >>> table = ResultTable([{"source_file": "a.msp", "index": 0, "status": "ok", "verdict": "unknown"}])
     >>> len(table), table[0]["verdict"]
     (1, 'unknown')
-    >>> print(table.to_csv().splitlines()[0][:32])
-    source_file,index,query_id,statu
+    >>> print(table.to_csv().splitlines()[0][:26])
+    source_file,index,query_id
     """
 
     def __init__(
@@ -177,17 +175,14 @@ class ResultTable(Sequence[dict[str, Any]]):
         """Write the table as CSV (UTF-8, header :data:`FIELDS`); return the text if `path` is None.
 
         Booleans are written ``true``/``false``; missing values as empty fields; scores rounded to 4
-        decimals.
+        decimals. Text a spreadsheet would evaluate as a formula (``=``, ``+``, ``-``, ``@``, ...) gets a
+        leading ``'``; bytes of names that are not UTF-8 are written as visible escapes (``\\xe9``); the file
+        is replaced atomically (see :mod:`nps_id.textio`).
         """
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(FIELDS)
-        for r in self.rows:
-            w.writerow([_csv_value(r[k]) for k in FIELDS])
-        text = buf.getvalue()
+        text = csv_text(FIELDS, ([_csv_value(r[k]) for k in FIELDS] for r in self.rows))
         if path is None:
             return text
-        _atomic_write(path, text)
+        write_text_atomic(path, text)
         return None
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -197,21 +192,18 @@ class ResultTable(Sequence[dict[str, Any]]):
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 1) -> str | None:
         """Write ``{"summary": ..., "rows": [...]}`` as JSON (rows have the CSV's fields); return it if no `path`."""
         doc = {"summary": self.summary(), "fields": list(FIELDS), "rows": self.to_records()}
-        text = json.dumps(doc, indent=indent, ensure_ascii=False) + "\n"
+        text = json_text(doc, indent=indent)
         if path is None:
             return text
-        _atomic_write(path, text)
+        write_text_atomic(path, text)
         return None
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write CSV or JSON, told by the extension (``.csv``, ``.json``)."""
-        suffix = Path(path).suffix.lower()
-        if suffix == ".csv":
+        """Write CSV or JSON, told by the extension (``.csv``, ``.json``; see :func:`nps_id.textio.output_format`)."""
+        if output_format(path, ("csv", "json")) == "csv":
             self.to_csv(path)
-        elif suffix == ".json":
-            self.to_json(path)
         else:
-            raise ValueError(f"{path}: cannot tell the output format; name the file .csv or .json")
+            self.to_json(path)
 
     def to_html(self, path: str | os.PathLike, *, title: str = "nps_id classification report", **kwargs: Any) -> None:
         """Write the self-contained HTML report; see :func:`nps_id.report.write_report`."""
@@ -244,10 +236,3 @@ def _json_value(v: Any) -> Any:
         return v.item()
     return v
 
-
-def _atomic_write(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from nps_id.commands._args import output_file
+
 #: columns written after the input's own columns
 OUTPUT_COLUMNS = ("class", "ewa_group", "effect_group", "control_status", "control_note", "nearest_controlled",
                   "similarity", "fentanyl_related", "national_status", "rule", "error")
@@ -29,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     classify.add_argument("--input", "-i", metavar="FILE.csv",
                           help="CSV with a SMILES column (and optionally is_derivative); rows are kept in order")
     classify.add_argument("--smiles-column", default="smiles", help="name of the SMILES column (default: smiles)")
-    classify.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here (default: standard output)")
+    classify.add_argument("-o", "--output", metavar="OUT.csv", type=output_file("csv"),
+                          help="write the CSV here, atomically (default: standard output)")
     classify.add_argument("--n-jobs", type=int, default=None, help="worker processes (-1: all cores)")
     classify.add_argument("--national-list", metavar="LIST.csv", default=None,
                           help="a national control list (same columns as the international list) for the "
@@ -42,16 +45,17 @@ def run(args: argparse.Namespace) -> int:
     import csv
     import logging
     import math
-    import sys
 
     from nps_id.chem.labels import label_smiles
     from nps_id.errors import NpsIdError
+    from nps_id.textio import csv_text, write_stdout, write_text_atomic
 
     log = logging.getLogger("nps_id.chem")
     if bool(args.smiles) == bool(args.input):
         raise NpsIdError("Give SMILES as arguments or a CSV with --input, not both and not neither.")
     if args.input:
-        with open(args.input, newline="", encoding="utf-8") as fh:
+        # bytes that are not UTF-8 are kept (surrogateescape) and written back as visible escapes (\xe9)
+        with open(args.input, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             reader = csv.DictReader(fh)
             fields = list(reader.fieldnames or [])
             rows = list(reader)
@@ -68,21 +72,27 @@ def run(args: argparse.Namespace) -> int:
     names = {"chem_class": "class", "chem_rule": "rule", "controlled_similarity": "similarity",
              "chem_error": "error"}
     out_fields = fields + [c for c in OUTPUT_COLUMNS if c not in fields]
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        writer = csv.DictWriter(out, fieldnames=out_fields, lineterminator="\n")
-        writer.writeheader()
-        for i, row in enumerate(rows):
-            row = dict(row)
-            for key, values in labels.items():
-                value = values[i]
-                if key == "controlled_similarity":
-                    value = "" if math.isnan(value) else f"{value:.3f}"
-                row[names.get(key, key)] = value
-            writer.writerow(row)
-    finally:
-        if args.output:
-            out.close()
+    # cells beyond the header (csv.DictReader keeps them under None) are kept, in columns extra_1, extra_2, ...
+    n_extra = max((len(r.get(None) or []) for r in rows), default=0)
+    out_fields += [f"extra_{j + 1}" for j in range(n_extra)]
+    if n_extra:
+        log.warning("%s: %d rows have more cells than the header; the extra cells are in columns extra_1.."
+                    "extra_%d", args.input, sum(1 for r in rows if r.get(None)), n_extra)
+    out_rows = []
+    for i, row in enumerate(rows):
+        row = dict(row)
+        row.update({f"extra_{j + 1}": v for j, v in enumerate(row.pop(None, None) or [])})
+        for key, values in labels.items():
+            value = values[i]
+            if key == "controlled_similarity":
+                value = "" if math.isnan(value) else f"{value:.3f}"
+            row[names.get(key, key)] = value
+        out_rows.append([row.get(f) for f in out_fields])
+    text = csv_text(out_fields, out_rows)  # cells a spreadsheet would evaluate get a leading '
+    if args.output:
+        write_text_atomic(args.output, text)
+    else:
+        write_stdout(text)
     invalid = sum(1 for c in labels["chem_class"] if c == "invalid")
     if invalid:
         log.warning("%d of %d structures could not be parsed (class 'invalid', see the error column)",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from nps_id.commands._args import fraction, jobs, not_a_folder, output_file, positive_int, probability
+
 if TYPE_CHECKING:
     from nps_id.runs import AlkaneLadder
 
@@ -30,56 +32,35 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "default: the default model")
     p.add_argument("--no-model", action="store_true",
                    help="library search only: best hits as candidates, no identification or class prediction")
-    p.add_argument("-o", "--output", help="results file, .csv or .json (default: CSV to standard output)")
-    p.add_argument("--report", help="also write the HTML report to this file")
-    p.add_argument("-k", "--top-k", type=int, default=5, help="library hits reported per query (default 5)")
+    p.add_argument("-o", "--output", type=output_file("csv", "json"),
+                   help="results file, .csv or .json (default: CSV to standard output)")
+    p.add_argument("--report", type=not_a_folder, help="also write the HTML report to this file")
+    p.add_argument("-k", "--top-k", type=positive_int, default=5, help="library hits reported per query (default 5)")
     p.add_argument(
-        "--min-identity-probability", type=_probability, metavar="P",
+        "--min-identity-probability", type=probability, metavar="P",
         help="calibrated probability that the best hit is the query's compound, from which it is 'identified' "
         "(default: the identity model's own, chosen from its cross-fitted curve; see docs/models.md)",
     )
     p.add_argument(
-        "--min-isomer-probability", type=_probability, metavar="P",
+        "--min-isomer-probability", type=probability, metavar="P",
         help="probability that the best hit is the compound or an isomer of it, from which the verdict is "
         "'isomer' (default: the isomer model's own)",
     )
     p.add_argument(
-        "--min-probability", type=_probability, default=0.5, metavar="P",
+        "--min-probability", type=probability, default=0.5, metavar="P",
         help="minimum model probability for a class verdict, else 'unknown' (default 0.5)",
     )
     p.add_argument("--ladder", type=_ladder, metavar="CSV",
                    help="runs: n-alkane ladder on the same column and method (CSV: carbon number, minutes), for "
                    "the components' retention indices")
-    p.add_argument("--min-area-share", type=_fraction, default=0.0, metavar="F",
+    p.add_argument("--min-area-share", type=fraction, default=0.0, metavar="F",
                    help="runs: leave out components below this fraction of the run's component area "
                    "(0-1, e.g. 0.01 for 1 %%; default 0: all)")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes on this machine (-1: one per core)")
+    p.add_argument("-j", "--jobs", type=jobs, default=1, help="worker processes on this machine (-1: one per core)")
     p.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler address (tcp://host:8786): classify on that cluster")
     p.add_argument("--data", help="reference-data folder for building the defaults (default: NPS_ID_DATA or ../shared/data)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _probability(text: str) -> float:
-    """argparse type: a probability in [0, 1] (checked before any work starts)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability in [0, 1]")
-    return v
-
-
-def _fraction(text: str) -> float:
-    """argparse type: a fraction in [0, 1) (checked before any work starts)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1) (0.01 is 1 %)")
-    return v
 
 
 def _ladder(text: str) -> AlkaneLadder:
@@ -96,9 +77,9 @@ def _ladder(text: str) -> AlkaneLadder:
 def run(args: argparse.Namespace) -> int:
     """Classify, write the results (and report), log the summary; 1 if no spectrum could be read."""
     import logging
-    import sys
 
     from nps_id.classify import classify
+    from nps_id.textio import write_stdout
 
     log = logging.getLogger("nps_id.classify")
     table = classify(
@@ -120,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         table.save(args.output)
         log.info("results written to %s", args.output)
     else:
-        sys.stdout.write(table.to_csv() or "")
-        sys.stdout.flush()
+        write_stdout(table.to_csv() or "")
     if args.report:
         table.to_html(args.report)
         log.info("report written to %s", args.report)
@@ -130,6 +110,15 @@ def run(args: argparse.Namespace) -> int:
     for note in table.notes:
         log.warning("%s", note)
     summary = table.summary()
+    read = [r for r in table if r["status"] == "ok" or r["technique"]]  # spectra read, searched or not
+    if summary["queries"] == 0 and read:
+        log.error(
+            "%d spectra were read, but none could be searched (reasons above): the library %s has no references "
+            "for their technique (%s); give a library that has (-l)",
+            len(read), args.library or "(the default library)",
+            ", ".join(sorted({str(r["technique"]) for r in read if r["technique"]})) or "unknown",
+        )
+        return 1
     if summary["queries"] == 0:
         log.error(
             "no spectrum could be read from %s (%d skipped, reasons above); check the files' format "

@@ -16,7 +16,16 @@ the manifest is an nps_id model manifest of a known format version; it was writt
 (same major.minor version); every payload file is present and its sha256 matches the manifest (a changed
 file means tampering or damage); the skops payload holds only trusted types; the class list and feature
 parameters stored in the manifest match the loaded objects; and, if asked, the training library's checksum
-matches the library in use.
+matches the library in use. A malformed manifest (a model entry that is not an object, an entry without its
+``file``, ...) is refused rather than loaded as an empty model.
+
+The library a model is used with. The manifest stores the checksum of the training library. Where a model is
+used with another library (:meth:`ModelBundle.check_library`, or ``load_model(..., library=lib)``), nps_id
+says so once per process: a warning for a model trained by the user (its class verdicts and identity
+probabilities were fitted on other references: retrain it on this library or use the library it was trained
+on), and a note only for the default model (``extra.library == "default"``), which is meant to be used with any
+library: its verdicts then come from the default reference data. ``load_model(..., library_checksum=...)``
+refuses a mismatch instead (:class:`~nps_id.errors.ModelError`).
 
 The sha256 check detects accidental damage and edits of the payload alone; someone who can rewrite the
 manifest as well can make a consistent pair, which is why the skops payload is also restricted to
@@ -36,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from nps_id import __version__
-from nps_id.errors import ModelError
+from nps_id.errors import DeviceError, ModelError
 
 __all__ = ["TRUSTED_TYPES", "ModelBundle", "save_model", "load_model", "MANIFEST", "FORMAT_VERSION"]
 
@@ -96,6 +105,53 @@ class ModelBundle:
     def library_checksum(self) -> str | None:
         """Checksum of the library the models were trained on."""
         return self.manifest.get("library_checksum")
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is nps_id's default model (trained on the default reference data, for use with any library)."""
+        extra = self.manifest.get("extra")
+        return isinstance(extra, dict) and extra.get("library") == "default"
+
+    def check_library(self, library: Any) -> bool:
+        """Say (once per process and pair) when the model is used with a library other than its training library.
+
+        Parameters
+        ----------
+        library : SpectralLibrary or str
+            The library in use, or its checksum.
+
+        Returns
+        -------
+        bool
+            True if the library is the training library (or either checksum is unknown).
+        """
+        theirs = library if isinstance(library, str) else getattr(library, "checksum", None)
+        ours = self.library_checksum
+        if not ours or not theirs or ours == theirs:
+            return True
+        key = (self.path, ours, theirs)
+        if key in _SAID:
+            return False
+        _SAID.add(key)
+        where = getattr(library, "path", None) or "the library in use"
+        if self.is_default:
+            logger.info(
+                "using the default model with %s (a library other than the default one it was trained on): as "
+                "expected, its class verdicts and identity probabilities come from the default reference data",
+                where,
+            )
+        else:
+            logger.warning(
+                "model %s was trained on another library (checksum %s...) than %s (%s...): its class verdicts and "
+                "identity probabilities were fitted on other references; retrain it on this library "
+                "(`python -m nps_id train -l LIB.h5 -o MODEL`) or use the library it was trained on",
+                self.path or "(in memory)", str(ours)[:12], where, str(theirs)[:12],
+            )
+        return False
+
+
+#: (model, training checksum, library checksum) pairs already reported by :meth:`ModelBundle.check_library`
+_SAID: set[tuple[Any, str, str]] = set()
 
 
 def _sha256(path: Path) -> str:
@@ -232,6 +288,7 @@ def load_model(
     library_checksum: str | None = None,
     kinds: tuple[str, ...] | None = None,
     device: str | None = None,
+    library: Any = None,
 ) -> ModelBundle:
     """Load and check a model folder written by :func:`save_model`.
 
@@ -245,6 +302,9 @@ def load_model(
         Load only these models ("ei", "msms"); default all.
     device : str, optional
         Device for the substructure models (default: as saved).
+    library : SpectralLibrary, optional
+        The library the model will be used with: a different training library is reported
+        (:meth:`ModelBundle.check_library`: a warning, or a note for the default model), not refused.
 
     Raises
     ------
@@ -292,8 +352,13 @@ def load_model(
             f"the one given ({library_checksum[:12]}...): use the matching library, or retrain the model on this one"
         )
     files = manifest.get("files")
-    if not isinstance(files, dict) or not files:
+    if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         raise ModelError(f"{mpath} lists no payload files; the model is damaged: get a fresh copy or retrain it")
+    models = manifest.get("models")
+    if not isinstance(models, dict) or not models:
+        raise ModelError(f"{mpath} lists no models; the model is damaged: get a fresh copy or retrain it")
+    for kind, entry in models.items():
+        _check_entry(mpath, kind, entry)
     for rel, digest in files.items():
         f = (root / rel).resolve()
         if root.resolve() not in f.parents:
@@ -307,7 +372,7 @@ def load_model(
             )
     listed = set(files)
     bundle = ModelBundle(manifest=manifest, path=str(root))
-    for kind, entry in manifest.get("models", {}).items():
+    for kind, entry in models.items():
         if kinds is not None and kind not in kinds:
             continue
         if "classifier" in entry:
@@ -315,7 +380,13 @@ def load_model(
             if rel not in listed:
                 raise ModelError(f"{root}: {rel} is not covered by the manifest's checksums; refusing to load it")
             fpath = root / rel
-            untrusted = sio.get_untrusted_types(file=fpath)
+            try:
+                untrusted = sio.get_untrusted_types(file=fpath)
+            except Exception as exc:  # a pickle/joblib file (BadZipFile), a damaged archive, ...
+                raise ModelError(
+                    f"{root}: {rel} is not a skops file ({type(exc).__name__}: {exc}); nps_id loads models only from "
+                    "the safe formats it writes (never pickle or joblib): retrain the model with `python -m nps_id train`"
+                ) from None
             bad = sorted(set(untrusted) - set(TRUSTED_TYPES))
             if bad:
                 raise ModelError(
@@ -343,22 +414,60 @@ def load_model(
             try:
                 tensors = load_file(str(root / sub_entry["weights"]))
                 config = json.loads((root / sub_entry["config"]).read_text())
-            except (SafetensorError, json.JSONDecodeError, OSError) as exc:
+                if device is not None:
+                    config["params"]["device"] = device
+                bundle.substructure[kind] = SubstructurePredictor.from_state(config, tensors)
+            except (SafetensorError, OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
+                if isinstance(exc, (ModelError, DeviceError)):
+                    raise
                 raise ModelError(f"{root}: cannot read the {kind} substructure model ({exc}); get a fresh copy or retrain") from None
-            if device is not None:
-                config["params"]["device"] = device
-            bundle.substructure[kind] = SubstructurePredictor.from_state(config, tensors)
         if "identity" in entry:
             bundle.identity[entry["identity"].get("technique", "")] = _load_identity(root, entry["identity"], listed)
-    logger.info("loaded model %s (%s; nps_id %s)", root, ", ".join(manifest.get("models", {})), saved_version)
+    logger.info("loaded model %s (%s; nps_id %s)", root, ", ".join(models), saved_version)
+    if library is not None:
+        bundle.check_library(library)
     return bundle
+
+
+#: what each part of a manifest's model entry must hold: key -> type
+_ENTRY_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "classifier": {"file": str, "classes": list, "params": dict},
+    "substructure": {"weights": str, "config": str},
+    "identity": {"file": str, "technique": str},
+}
+
+
+def _check_entry(mpath: Path, kind: Any, entry: Any) -> None:
+    """Refuse a malformed model entry of a manifest (rather than load it as an empty model)."""
+    fix = "the manifest is damaged or was edited: get a fresh copy of the model or retrain it"
+    if not isinstance(kind, str) or not kind or "/" in kind or kind.startswith("."):
+        raise ModelError(f"{mpath}: invalid model name {kind!r}; {fix}")
+    if not isinstance(entry, dict):
+        raise ModelError(f"{mpath}: the {kind!r} model entry is {type(entry).__name__} {entry!r:.40}, not an object; {fix}")
+    parts = set(entry) & set(_ENTRY_KEYS)
+    unknown = set(entry) - set(_ENTRY_KEYS)
+    if not parts or unknown:
+        raise ModelError(
+            f"{mpath}: the {kind!r} model entry holds "
+            f"{'unknown parts ' + ', '.join(sorted(map(str, unknown))) if unknown else 'no model'} "
+            f"(expected {', '.join(_ENTRY_KEYS)}); {fix}"
+        )
+    for part in sorted(parts):
+        sub = entry[part]
+        if not isinstance(sub, dict):
+            raise ModelError(f"{mpath}: the {kind!r} {part} entry is not an object; {fix}")
+        for key, typ in _ENTRY_KEYS[part].items():
+            if key not in sub:
+                raise ModelError(f"{mpath}: the {kind!r} {part} entry has no {key!r}; {fix}")
+            if not isinstance(sub[key], typ):
+                raise ModelError(f"{mpath}: the {kind!r} {part} entry's {key!r} is not a {typ.__name__}; {fix}")
 
 
 def _load_identity(root: Path, entry: dict[str, Any], listed: set[str]) -> tuple[Any, Any]:
     """The (exact, isomer) identity models of one manifest entry (JSON numbers only)."""
     from nps_id.models.identity import IdentityModel
 
-    rel = entry.get("file", "")
+    rel = entry["file"]
     if rel not in listed:
         raise ModelError(f"{root}: {rel!r} is not covered by the manifest's checksums; refusing to load it")
     try:

@@ -1,9 +1,10 @@
 """A whole reference library in one HDF5 file.
 
-Layout of the file (``format_version`` 1)::
+Layout of the file (``format_version`` 2)::
 
-    /                      attrs: format_version, nps_id_version, n_spectra, checksum, pipeline, created
-    /peaks/mz              float64, all peaks of all spectra, concatenated (contiguous: memory-mapped on open)
+    /                      attrs: format_version, nps_id_version, n_spectra, checksum, column_sha256, pipeline,
+                           created, base_columns
+    /peaks/mz              float64, all peaks of all spectra, concatenated
     /peaks/intensity       float32, the same length
     /peaks/offsets         int64, n_spectra + 1: spectrum i is peaks[offsets[i]:offsets[i + 1]]
     /spectra/precursor_mz  float64, NaN where a spectrum has none
@@ -12,17 +13,40 @@ Layout of the file (``format_version`` 1)::
                            or a numeric/bool array; attrs: kind="numeric"
     /present/<name>        bool, only where a present value is the empty string (so "" and missing differ)
 
+The root attribute ``column_sha256`` is a JSON object: column name (and ``present/<name>``) -> sha256 of its data.
+
 Text columns hold the metadata exactly as read (values are text), so ``library -> spectra`` gives back what
-went in. Columns added later (class labels from :mod:`nps_id.chem`) are stored the same way. The checksum
-covers the peaks, precursors, kinds and the metadata columns present when the library was built; columns
-added later with :meth:`SpectralLibrary.set_column` (derived data) do not change it.
+went in. Columns added later (class labels from :mod:`nps_id.chem`) are stored the same way.
+
+Integrity. Every dataset is chunked with HDF5's fletcher32 filter, so a changed byte in any chunk (peaks, names,
+labels, ...) is found by HDF5 itself whenever that chunk is read, and reported as a :class:`LibraryError`; the
+file's metadata (object headers, attributes) carry HDF5's own checksums (file format of HDF5 1.10 and later).
+Two sha256 checksums are stored as well:
+
+- ``checksum`` covers the peaks, precursors, kinds and the metadata columns present when the library was built.
+  It is the library's identity: models and search indexes name the library they belong to by it, so columns added
+  later (derived data such as class labels) do not change it.
+- ``column_sha256`` holds the sha256 of every stored column (label columns included) and is updated by
+  :meth:`SpectralLibrary.set_column`; a column is checked against it each time it is loaded, so an edited or
+  deleted label column is an error, not a silently different class.
+
+:meth:`SpectralLibrary.verify` recomputes both. Libraries of format version 1 (no per-chunk or per-column
+checksums) are still read, with a warning saying to rebuild them.
+
+Writing. :meth:`SpectralLibrary.save` writes a temporary file unique to the process in the target folder and
+renames it over the target, holding an advisory lock (``LIB.h5.lock``, POSIX ``flock``) meanwhile: two builds of
+one library never mix their data (the last one wins, whole), and a temporary file left by a killed build is
+removed by the next save.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -38,8 +62,14 @@ __all__ = ["SpectralLibrary", "FORMAT_VERSION"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: format versions this nps_id opens (version 1: no per-chunk or per-column checksums; read with a warning)
+READABLE_VERSIONS = (1, 2)
 _SEP = "\x00"
+#: peaks per HDF5 chunk (each chunk carries its own fletcher32 checksum)
+_CHUNK = 1 << 18
+_KINDS = frozenset({"ms", "ir", "raman"})
+_REBUILD = "rebuild it with `python -m nps_id library build` (or get a fresh copy)"
 
 
 def _encode_text(values: Sequence[str], name: str) -> np.ndarray:
@@ -54,7 +84,7 @@ def _decode_text(raw: np.ndarray, n: int) -> np.ndarray:
         return np.empty(0, dtype=object)
     values = raw.tobytes().decode("utf-8", "surrogateescape").split(_SEP)
     if len(values) != n:
-        raise LibraryError(f"damaged text column: {len(values)} values for {n} spectra")
+        raise LibraryError(f"damaged text column: {len(values)} values for {n} spectra; {_REBUILD}")
     out = np.empty(n, dtype=object)
     out[:] = values
     return out
@@ -126,6 +156,8 @@ class SpectralLibrary:
         self._column_kinds: dict[str, str] = {}
         self._present: dict[str, np.ndarray] = dict(present or {})
         self._raw_text: dict[str, tuple[bytes, np.ndarray, np.ndarray]] = {}  # name -> (UTF-8 bytes, starts, ends)
+        self._digests: dict[str, str] | None = None  # sha256 of each stored column (file of format version >= 2)
+        self.format_version = FORMAT_VERSION
         for name, values in (columns or {}).items():
             self._store_column(name, values)
         self._base_columns = list(self._columns)
@@ -236,12 +268,18 @@ class SpectralLibrary:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "SpectralLibrary":
-        """Open a library written by :meth:`save`: no text is parsed; peaks are memory-mapped.
+        """Open a library written by :meth:`save`: no text is parsed; metadata columns are loaded on first use.
+
+        The peak arrays are read (and their per-chunk checksums verified) here; each metadata column is read and
+        checked against its stored sha256 when first used.
 
         Raises
         ------
+        FileNotFoundError
+            If there is no such file.
         LibraryError
-            If the file is not an nps_id library, or of a format version this nps_id cannot read.
+            If the file is not an nps_id library, is of a format version this nps_id cannot read, or is damaged
+            (a chunk checksum fails, a part is missing, the peaks hold non-finite values, ...).
         """
         import h5py
 
@@ -251,65 +289,150 @@ class SpectralLibrary:
         try:
             fh = h5py.File(path, "r")
         except OSError as exc:
-            raise LibraryError(f"{path} is not an HDF5 file ({exc})") from None
-        with fh:
-            version = fh.attrs.get("format_version")
-            if version is None or "peaks" not in fh:
-                raise LibraryError(f"{path} is not an nps_id spectral library")
-            if int(version) != FORMAT_VERSION:
-                raise LibraryError(
-                    f"{path} has library format version {int(version)}; this nps_id reads version "
-                    f"{FORMAT_VERSION}: rebuild it with `python -m nps_id library build`"
-                )
-            n = int(fh.attrs["n_spectra"])
-            offsets = fh["peaks/offsets"][()]
-            mz = _memmap(path, fh["peaks/mz"])
-            intensity = _memmap(path, fh["peaks/intensity"])
-            precursor = fh["spectra/precursor_mz"][()]
-            kinds = _decode_text(fh["spectra/kind"][()], n)
-            pipeline = fh.attrs.get("pipeline") or None
-            checksum = str(fh.attrs["checksum"])
-            base = list(fh.attrs.get("base_columns", []))
-            present = {k: fh["present"][k][()] for k in fh.get("present", {})}
-            names = list(fh["columns"]) if "columns" in fh else []
-            col_kinds = {k: str(fh["columns"][k].attrs.get("kind", "text")) for k in names}
-        lib = cls(mz, intensity, offsets, precursor, kinds, None, pipeline, present=present, checksum=checksum, path=path)
+            raise LibraryError(_open_failure(path, exc)) from None
+        try:
+            with fh:
+                version = fh.attrs.get("format_version")
+                if version is None or "peaks" not in fh:
+                    raise LibraryError(
+                        f"{path} is not an nps_id spectral library; build one with `python -m nps_id library build`"
+                    )
+                try:
+                    version = int(version)
+                except (TypeError, ValueError):
+                    raise LibraryError(f"{path} has an invalid library format version {version!r}; {_REBUILD}") from None
+                if version not in READABLE_VERSIONS:
+                    raise LibraryError(
+                        f"{path} has library format version {version}; this nps_id reads versions "
+                        f"{', '.join(map(str, READABLE_VERSIONS))}: rebuild it with `python -m nps_id library build`"
+                    )
+                if version < FORMAT_VERSION:
+                    logger.warning(
+                        "%s has library format version %d (no per-chunk checksums: damage would go unnoticed); "
+                        "rebuild it with `python -m nps_id library build` to have it checked on every read",
+                        path, version,
+                    )
+                n = int(_attr(fh, "n_spectra"))
+                offsets = _read(fh, "peaks/offsets")
+                if offsets.ndim != 1 or offsets.size != n + 1:
+                    raise LibraryError(f"{path} is damaged: {offsets.size} offsets for {n} spectra; {_REBUILD}")
+                mz = _read(fh, "peaks/mz", path)
+                intensity = _read(fh, "peaks/intensity", path)
+                precursor = _read(fh, "spectra/precursor_mz")
+                kinds = _decode_text(_read(fh, "spectra/kind"), n)
+                pipeline = _text(fh.attrs.get("pipeline", "")) or None
+                checksum = _text(_attr(fh, "checksum"))
+                base = [_text(c) for c in fh.attrs.get("base_columns", [])]
+                present = {k: _read(fh, f"present/{k}") for k in fh.get("present", {})}
+                names = list(fh["columns"]) if "columns" in fh else []
+                col_kinds = {k: _text(fh["columns"][k].attrs.get("kind", "text")) for k in names}
+                digests = None
+                if version >= 2:
+                    digests = json.loads(_text(_attr(fh, "column_sha256")))
+                    stored = set(names) | {f"present/{k}" for k in present}
+                    if not isinstance(digests, dict) or set(digests) != stored:
+                        missing = sorted(set(digests) - stored) if isinstance(digests, dict) else []
+                        raise LibraryError(
+                            f"{path} is damaged: its columns ({', '.join(names) or 'none'}) are not those its checksums "
+                            f"list{' (missing: ' + ', '.join(missing) + ')' if missing else ''}; {_REBUILD}"
+                        )
+                    for k, mask in present.items():
+                        if _sha256(mask) != digests[f"present/{k}"]:
+                            raise LibraryError(f"{path} is damaged: present/{k} does not match its checksum; {_REBUILD}")
+        except LibraryError:
+            raise
+        except KeyError as exc:
+            raise LibraryError(f"{path} is damaged or incomplete: {_key_name(exc)} is missing; {_REBUILD}") from None
+        except json.JSONDecodeError:
+            raise LibraryError(f"{path} is damaged: its column checksums cannot be read; {_REBUILD}") from None
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
+        if not (np.isfinite(mz).all() and np.isfinite(intensity).all()):
+            raise LibraryError(f"{path} is damaged: its peaks hold non-finite m/z or intensity values; {_REBUILD}")
+        if np.isinf(precursor).any() or (precursor <= 0).any():
+            raise LibraryError(f"{path} is damaged: it holds an infinite, zero or negative precursor m/z; {_REBUILD}")
+        bad_kinds = set(kinds.tolist()) - _KINDS
+        if bad_kinds:
+            raise LibraryError(f"{path} is damaged: unknown spectrum kinds {sorted(bad_kinds)}; {_REBUILD}")
+        if any(k not in ("text", "numeric") for k in col_kinds.values()):
+            raise LibraryError(f"{path} is damaged: a column has an unknown kind; {_REBUILD}")
+        try:
+            lib = cls(mz, intensity, offsets, precursor, kinds, None, pipeline, present=present, checksum=checksum, path=path)
+        except LibraryError as exc:
+            raise LibraryError(f"{path} is damaged: {exc}; {_REBUILD}") from None
+        for k, mask in present.items():
+            if mask.shape != (n,):
+                raise LibraryError(f"{path} is damaged: present/{k} has {mask.size} values for {n} spectra; {_REBUILD}")
         order = [c for c in base if c in col_kinds] + [c for c in names if c not in base]
         for k in order:  # loaded on first use
             lib._columns[k] = None
             lib._column_kinds[k] = col_kinds[k]
         lib._base_columns = [c for c in base if c in col_kinds]
+        lib._digests = digests
+        lib.format_version = version
         return lib
 
     # ------------------------------------------------------------------ saving
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the library to an HDF5 file (replacing it), then point the library at that file."""
+    def save(self, path: str | os.PathLike, *, fletcher32: bool = True) -> None:
+        """Write the library to an HDF5 file (replacing it), then point the library at that file.
+
+        The file is written under a name unique to this process in the target folder and renamed over `path`,
+        while an advisory lock (``path + ".lock"``) is held: concurrent saves to one path wait for each other and
+        each leaves a whole library; temporary files of killed saves are removed.
+
+        Parameters
+        ----------
+        path : path
+        fletcher32 : bool, default True
+            Per-chunk checksums, verified on every read. False only to measure what they cost
+            (``benchmarks/bench_library.py``): such a file is read without that check.
+        """
         import h5py
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
         columns = {k: self.column(k) for k in self._columns}
-        with h5py.File(tmp, "w") as fh:
-            fh.attrs["format_version"] = FORMAT_VERSION
-            fh.attrs["nps_id_version"] = __version__
-            fh.attrs["n_spectra"] = len(self)
-            fh.attrs["checksum"] = self.checksum
-            fh.attrs["pipeline"] = self.pipeline or ""
-            fh.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            fh.attrs["base_columns"] = list(self._base_columns)
-            fh.create_dataset("peaks/mz", data=np.ascontiguousarray(self.mz))
-            fh.create_dataset("peaks/intensity", data=np.ascontiguousarray(self.intensity))
-            fh.create_dataset("peaks/offsets", data=self.offsets)
-            fh.create_dataset("spectra/precursor_mz", data=self.precursor_mz)
-            fh.create_dataset("spectra/kind", data=_encode_text(list(self.kinds), "kind"))
-            fh.create_group("columns")
-            for name, values in columns.items():
-                _write_column(fh, name, values, self._column_kinds[name])
-            for name, mask in self._present.items():
-                fh.create_dataset(f"present/{name}", data=mask)
-        os.replace(tmp, path)
+        with _lock(path.with_name(path.name + ".lock")):
+            _remove_stale_partials(path)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+            try:
+                with h5py.File(tmp, "w", libver=("v110", "latest")) as fh:
+                    fh.attrs["format_version"] = FORMAT_VERSION
+                    # text as fixed-length UTF-8: kept in the object header, which HDF5 checksums (variable-length
+                    # strings would sit in the global heap, which it does not)
+                    fh.attrs["nps_id_version"] = _fixed(__version__)
+                    fh.attrs["n_spectra"] = len(self)
+                    fh.attrs["checksum"] = _fixed(self.checksum)
+                    fh.attrs["pipeline"] = _fixed(self.pipeline or "")
+                    fh.attrs["created"] = _fixed(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                    fh.attrs["base_columns"] = np.array(
+                        [c.encode("utf-8", "surrogateescape") for c in self._base_columns] or [b""], dtype=np.bytes_
+                    )[: len(self._base_columns)]
+                    _dataset(fh, "peaks/mz", np.ascontiguousarray(self.mz), fletcher32)
+                    _dataset(fh, "peaks/intensity", np.ascontiguousarray(self.intensity), fletcher32)
+                    _dataset(fh, "peaks/offsets", self.offsets, fletcher32)
+                    _dataset(fh, "spectra/precursor_mz", self.precursor_mz, fletcher32)
+                    _dataset(fh, "spectra/kind", _encode_text(list(self.kinds), "kind"), fletcher32)
+                    fh.create_group("columns")
+                    digests = {}
+                    for name, values in columns.items():
+                        digests[name] = _write_column(fh, name, values, self._column_kinds[name], fletcher32)
+                    for name, mask in self._present.items():
+                        mask = np.asarray(mask, dtype=bool)
+                        _dataset(fh, f"present/{name}", mask, fletcher32)
+                        digests[f"present/{name}"] = _sha256(mask)
+                    fh.attrs["column_sha256"] = _fixed(json.dumps(digests, sort_keys=True))
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
         self.path = str(path)
+        self._raw_text.clear()
+        self._digests = digests
+        self.format_version = FORMAT_VERSION
         logger.info("wrote %s (%d spectra, %d peaks)", path, len(self), self.mz.size)
 
     # ------------------------------------------------------------------ access
@@ -350,10 +473,7 @@ class SpectralLibrary:
             return self.column(name)[i]
         raw = self._raw_text.get(name)
         if raw is None:
-            import h5py
-
-            with h5py.File(self.path, "r") as fh:
-                blob = _memmap(Path(self.path), fh["columns"][name])
+            blob = self._read_column(name)
             seps = np.flatnonzero(blob == 0)
             if seps.size != len(self) - 1:
                 return self.column(name)[i]  # damaged: column() says so
@@ -388,14 +508,34 @@ class SpectralLibrary:
             raise KeyError(f"library has no column {name!r}; columns: {', '.join(self._columns) or '(none)'}")
         values = self._columns[name]
         if values is None:
-            import h5py
-
-            with h5py.File(self.path, "r") as fh:
-                raw = fh["columns"][name][()]
-            values = _decode_text(raw, len(self)) if self._column_kinds[name] == "text" else raw
+            raw = self._read_column(name)
+            try:
+                values = _decode_text(raw, len(self)) if self._column_kinds[name] == "text" else raw
+            except LibraryError as exc:
+                raise LibraryError(f"{self.path}: column {name!r} is damaged ({exc}); {_REBUILD}") from None
+            if values.shape != (len(self),):
+                raise LibraryError(f"{self.path}: column {name!r} is damaged (shape {values.shape}); {_REBUILD}")
             values.flags.writeable = False
             self._columns[name] = values
         return values
+
+    def _read_column(self, name: str) -> np.ndarray:
+        """The stored data of column `name`, its chunk checksums and (format version >= 2) its sha256 checked."""
+        import h5py
+
+        try:
+            with h5py.File(self.path, "r") as fh:
+                raw = _read(fh, f"columns/{name}")
+        except KeyError:
+            raise LibraryError(f"{self.path}: column {name!r} is missing from the file; {_REBUILD}") from None
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise LibraryError(f"{self.path}: column {name!r} is damaged ({_short(exc)}); {_REBUILD}") from None
+        if self._digests is not None and _sha256(raw) != self._digests.get(name):
+            raise LibraryError(
+                f"{self.path}: column {name!r} was changed after it was written (its sha256 does not match the "
+                f"library's); do not trust this library: {_REBUILD}"
+            )
+        return raw
 
     def set_column(self, name: str, values: Any, save: bool = True) -> None:
         """Add or replace a column (e.g. class labels); written to the library file too if it has one.
@@ -412,10 +552,16 @@ class SpectralLibrary:
         if save and self.path is not None:
             import h5py
 
-            with h5py.File(self.path, "r+") as fh:
+            path = Path(self.path)
+            with _lock(path.with_name(path.name + ".lock")), h5py.File(path, "r+") as fh:
                 if name in fh["columns"]:
                     del fh["columns"][name]
-                _write_column(fh, name, self._columns[name], self._column_kinds[name])
+                digest = _write_column(fh, name, self._columns[name], self._column_kinds[name], True)
+                if "column_sha256" in fh.attrs:  # format version >= 2: the stored checksums cover the new column
+                    digests = json.loads(_text(fh.attrs["column_sha256"]))
+                    digests[name] = digest
+                    fh.attrs["column_sha256"] = _fixed(json.dumps(digests, sort_keys=True))
+                    self._digests = digests
 
     def _store_column(self, name: str, values: Any) -> None:
         arr = np.asarray(values)
@@ -459,8 +605,23 @@ class SpectralLibrary:
         return sub
 
     def verify(self) -> bool:
-        """Recompute the checksum and compare it with the stored one."""
-        return self._compute_checksum() == self.checksum
+        """Recompute the checksums and compare them with the stored ones.
+
+        Checks the library's ``checksum`` (peaks, precursors, kinds, the metadata it was built with) and, for a
+        library file of format version 2 or later, the sha256 of every stored column (label columns included).
+        False (with the reason logged) if anything differs or cannot be read.
+        """
+        try:
+            if self._compute_checksum() != self.checksum:
+                logger.warning("%s: the peaks or metadata differ from the library's checksum", self.path or "library")
+                return False
+            if self._digests is not None:
+                for name in self._columns:
+                    self._read_column(name)
+        except LibraryError as exc:
+            logger.warning("%s", exc)
+            return False
+        return True
 
     def info(self) -> dict[str, Any]:
         """Summary: size, peaks, kinds, techniques (:mod:`nps_id.spectra.technique`), ionisation types, structures,
@@ -469,7 +630,7 @@ class SpectralLibrary:
 
         out: dict[str, Any] = {
             "path": self.path,
-            "format_version": FORMAT_VERSION,
+            "format_version": self.format_version,
             "n_spectra": len(self),
             "n_peaks": int(self.mz.size),
             "with_precursor": int(np.isfinite(self.precursor_mz).sum()),
@@ -501,21 +662,120 @@ class SpectralLibrary:
         return h.hexdigest()
 
 
-def _write_column(fh: Any, name: str, values: np.ndarray, kind: str) -> None:
+def _write_column(fh: Any, name: str, values: np.ndarray, kind: str, fletcher32: bool = True) -> str:
+    """Write one column; return the sha256 of its stored data."""
     if "/" in name:
         raise LibraryError(f"column name {name!r} may not contain '/'")
-    data = _encode_text(list(values), name) if kind == "text" else values
-    ds = fh["columns"].create_dataset(name, data=data)
-    ds.attrs["kind"] = kind
+    data = _encode_text(list(values), name) if kind == "text" else np.asarray(values)
+    ds = _dataset(fh["columns"], name, data, fletcher32)
+    ds.attrs["kind"] = _fixed(kind)
+    return _sha256(data)
 
 
-def _memmap(path: Path, ds: Any) -> np.ndarray:
-    """Memory-map a contiguous, uncompressed dataset; read it whole otherwise."""
-    offset = ds.id.get_offset()
-    if offset is None or ds.chunks is not None or ds.size == 0:
-        return ds[()]
-    arr = np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
-    return arr
+def _dataset(group: Any, name: str, data: np.ndarray, fletcher32: bool = True) -> Any:
+    """A 1-D dataset; chunked with per-chunk fletcher32 checksums unless `fletcher32` is False."""
+    if not fletcher32:
+        return group.create_dataset(name, data=data)
+    n_chunks = max(1, -(-int(data.size) // _CHUNK))
+    chunk = max(1, -(-int(data.size) // n_chunks))  # equal chunks: HDF5 stores the last one whole
+    maxshape = (None,) if data.size == 0 else None
+    return group.create_dataset(name, data=data, chunks=(chunk,), maxshape=maxshape, fletcher32=True)
+
+
+def _read(fh: Any, name: str, path: Path | None = None) -> np.ndarray:
+    """Read a dataset whole (chunk checksums verified by HDF5); memory-map it if `path` is given and it is stored
+    contiguous without filters (format version 1)."""
+    if name not in fh:
+        raise KeyError(name)
+    ds = fh[name]
+    if path is not None and ds.chunks is None and ds.size:
+        offset = ds.id.get_offset()
+        if offset is not None:
+            return np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
+    return np.asarray(ds[()])
+
+
+def _fixed(text: str) -> np.bytes_:
+    """Text as a fixed-length UTF-8 attribute value (stored in the checksummed object header)."""
+    return np.bytes_(text.encode("utf-8", "surrogateescape") or b"\x00")
+
+
+def _text(value: Any) -> str:
+    """An attribute's text: fixed-length UTF-8 bytes (format version 2) or a str (version 1)."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).rstrip(b"\x00").decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _attr(fh: Any, name: str) -> Any:
+    if name not in fh.attrs:
+        raise KeyError(f"attribute {name}")
+    return fh.attrs[name]
+
+
+def _sha256(arr: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _key_name(exc: KeyError) -> str:
+    text = str(exc.args[0]) if exc.args else "a part"
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _open_failure(path: Path, exc: OSError) -> str:
+    text = str(exc)
+    if "lock" in text.lower():
+        return (
+            f"{path} is locked by another process that is writing it (HDF5 file lock): wait for that process to "
+            "finish and try again"
+        )
+    if "signature" in text.lower() or "not an hdf5" in text.lower():
+        return f"{path} is not an HDF5 file; build a library with `python -m nps_id library build`"
+    return f"{path} is not an HDF5 file or is damaged ({_short(exc)}); {_REBUILD}"
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (POSIX ``flock``) on `path`; a no-op where that is not available."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: rely on the unique temporary file and atomic rename alone
+        yield
+        return
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            t0 = time.monotonic()
+            logger.info("another nps_id process is writing %s; waiting for it", path.with_suffix(""))
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            logger.info("waited %.0f s", time.monotonic() - t0)
+        except OSError as exc:  # a file system without flock: rely on the unique temporary file alone
+            logger.debug("cannot lock %s (%s)", path, exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_stale_partials(path: Path) -> None:
+    """Remove temporary files of earlier saves of `path` (called with the lock held: their writers are gone)."""
+    import glob
+
+    stale = [path.with_name(path.name + ".partial")]  # the name nps_id < format version 2 used
+    stale += path.parent.glob(glob.escape(path.name) + ".*.partial")
+    for f in stale:
+        if f.is_file():
+            logger.info("removing %s, left by an interrupted library build", f)
+            with contextlib.suppress(OSError):
+                f.unlink()
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:

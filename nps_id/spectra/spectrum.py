@@ -9,10 +9,59 @@ import numpy as np
 
 from nps_id.errors import InvalidSpectrumError
 
-__all__ = ["Spectrum", "KINDS", "pack_peaks"]
+__all__ = ["Spectrum", "KINDS", "MZ_MAX", "WAVENUMBER_MAX", "pack_peaks", "peak_problem", "bad_peaks"]
 
 KINDS = ("ms", "ir", "raman")
 Kind = Literal["ms", "ir", "raman"]
+
+#: the largest m/z (and precursor m/z) a mass spectrum read from a file may hold; beyond it a value is taken
+#: for damage (1e8 or 1e300 would make a 1-Da binned search allocate gigabytes or overflow)
+MZ_MAX = 1e5
+#: the largest |x| (wavenumber or Raman shift, cm-1) an IR or Raman spectrum read from a file may hold
+WAVENUMBER_MAX = 1e5
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def bad_peaks(x: np.ndarray, intensity: np.ndarray, kind: str = "ms") -> np.ndarray:
+    """Per point: True where a point breaks the bounds of a spectrum read from a file.
+
+    The bounds (one definition for every reader, see :func:`peak_problem`): x and intensity finite and the
+    intensity within the float32 range; for mass spectra ``0 < m/z <= MZ_MAX`` and intensities ``>= 0``; for IR
+    and Raman ``|x| <= WAVENUMBER_MAX``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(intensity)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(y) > _F32_MAX)
+        if kind == "ms":
+            bad |= (x <= 0) | (x > MZ_MAX) | (y < 0)
+        else:
+            bad |= np.abs(x) > WAVENUMBER_MAX
+    return bad
+
+
+def peak_problem(x: np.ndarray, intensity: np.ndarray, kind: str = "ms") -> tuple[str, int] | None:
+    """Why the points cannot form a spectrum read from a file, and the index of the first bad point; or None.
+
+    Readers report the reason as a bad record (a named :class:`~nps_id.errors.SpectrumFormatError`, or a
+    counted skip). Unsorted x is not a problem (readers sort).
+    """
+    bad = bad_peaks(x, intensity, kind)
+    if not bad.any():
+        return None
+    i = int(np.flatnonzero(bad)[0])
+    xi, yi = float(np.asarray(x)[i]), float(np.asarray(intensity)[i])
+    if not (np.isfinite(xi) and np.isfinite(yi)):
+        return "peaks hold NaN or infinite values", i
+    if abs(yi) > _F32_MAX:
+        return f"intensity {yi!r} exceeds the float32 range", i
+    if kind == "ms":
+        if yi < 0:
+            return f"peaks hold negative intensities ({yi!r} at m/z {xi!r})", i
+        if xi <= 0:
+            return f"m/z {xi!r} is not positive (a mass spectrum's m/z must be > 0)", i
+        return f"m/z {xi!r} is beyond {MZ_MAX:g}, the largest m/z accepted (damaged value?)", i
+    return f"x {xi!r} is beyond +-{WAVENUMBER_MAX:g} cm-1, the largest wavenumber accepted (damaged value?)", i
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

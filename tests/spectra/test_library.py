@@ -92,3 +92,177 @@ def test_real_library_round_trip(tmp_path, swgdrug_path, swgdrug_spectra):
     rng = np.random.default_rng(0)
     for i in rng.integers(0, len(back), 50):
         assert back[int(i)] == swgdrug_spectra[int(i)]
+
+
+# ---------------------------------------------------------------------------------------------- integrity (issue 16)
+def _labelled(tmp_path, name="lib.h5"):
+    lib = SpectralLibrary.from_spectra(_spectra())
+    lib.set_column("chem_class", np.array(["fentanyl", "other", "other"], dtype=object), save=False)
+    lib.set_column("control_status", np.array(["controlled", "", ""], dtype=object), save=False)
+    lib.save(tmp_path / name)
+    return tmp_path / name
+
+
+def _read_everything(path):
+    lib = SpectralLibrary.open(path)
+    spectra = lib.to_spectra()
+    columns = {c: lib.column(c).tolist() for c in lib.columns}
+    return spectra, columns, lib.verify()
+
+
+def test_every_dataset_has_per_chunk_checksums(tmp_path):
+    path = _labelled(tmp_path)
+    with h5py.File(path, "r") as fh:
+        names = []
+        fh.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
+        assert {"peaks/mz", "columns/chem_class", "columns/name", "spectra/kind"} <= set(names)
+        assert all(fh[n].fletcher32 for n in names)
+        assert int(fh.attrs["format_version"]) == FORMAT_VERSION == 2
+
+
+@pytest.mark.parametrize("dataset", ["peaks/mz", "peaks/intensity", "columns/name", "columns/chem_class"])
+def test_a_flipped_byte_is_found_when_read(tmp_path, dataset):
+    path = _labelled(tmp_path)
+    with h5py.File(path, "r") as fh:
+        where = fh[dataset].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[where] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(LibraryError, match="damaged.*rebuild"):
+        _read_everything(path)
+
+
+def test_edited_label_columns_are_found_when_read(tmp_path):
+    path = _labelled(tmp_path)
+    with h5py.File(path, "r+") as fh:  # a valid HDF5 edit: the chunk checksums are recomputed by HDF5
+        del fh["columns/chem_class"]
+        fh["columns"].create_dataset("chem_class", data=np.frombuffer(b"other\x00other\x00other", dtype=np.uint8))
+        fh["columns/chem_class"].attrs["kind"] = "text"
+    lib = SpectralLibrary.open(path)
+    assert lib[0].name == "a"  # peaks and the other columns are still read
+    with pytest.raises(LibraryError, match="chem_class.*changed"):
+        lib.column("chem_class")
+    assert not lib.verify()
+    with h5py.File(path, "r+") as fh:  # a label column deleted
+        del fh["columns/chem_class"]
+    with pytest.raises(LibraryError, match="missing: chem_class"):
+        SpectralLibrary.open(path)
+
+
+def test_set_column_keeps_the_stored_checksums_current(tmp_path):
+    path = _labelled(tmp_path)
+    lib = SpectralLibrary.open(path)
+    checksum = lib.checksum
+    lib.set_column("chem_class", np.array(["other", "other", "tramadol"], dtype=object))
+    back = SpectralLibrary.open(path)
+    assert back.column("chem_class").tolist() == ["other", "other", "tramadol"]
+    assert back.verify() and back.checksum == checksum  # the identity (models, indexes) stays
+
+
+def test_edited_peaks_fail_verify(tmp_path):
+    path = _labelled(tmp_path)
+    with h5py.File(path, "r+") as fh:
+        fh["peaks/mz"][0] = 42.0
+    assert not SpectralLibrary.open(path).verify()
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda fh: fh.__delitem__("peaks/mz"), "peaks/mz.*missing"),
+        (lambda fh: fh.__delitem__("peaks/offsets"), "offsets.*missing"),
+        (lambda fh: fh.__delitem__("spectra/precursor_mz"), "precursor_mz.*missing"),
+        (lambda fh: fh.attrs.__delitem__("n_spectra"), "n_spectra.*missing"),
+        (lambda fh: fh.attrs.__setitem__("format_version", "one"), "invalid library format version"),
+        (lambda fh: fh["peaks/mz"].__setitem__(1, np.nan), "non-finite"),
+        (lambda fh: fh["peaks/intensity"].__setitem__(0, np.inf), "non-finite"),
+        (lambda fh: fh.attrs.__setitem__("n_spectra", 7), "offsets for 7 spectra"),
+        (lambda fh: fh.attrs.__setitem__("column_sha256", "not json"), "damaged"),
+    ],
+)
+def test_damaged_parts_are_named_errors(tmp_path, damage, message):
+    path = _labelled(tmp_path)
+    with h5py.File(path, "r+") as fh:
+        damage(fh)
+    with pytest.raises(LibraryError, match=message) as info:
+        SpectralLibrary.open(path)
+    assert "rebuild" in str(info.value)
+
+
+def test_random_byte_damage_is_never_a_traceback_nor_silently_wrong(tmp_path):
+    good = _labelled(tmp_path, "good.h5")
+    original = _read_everything(good)
+    raw = good.read_bytes()
+    rng = np.random.default_rng(16)
+    outcomes = {"named error": 0, "unchanged": 0}
+    path = tmp_path / "damaged.h5"
+    for where in np.unique(np.concatenate([np.arange(0, len(raw), max(1, len(raw) // 150)),
+                                           rng.integers(0, len(raw), 150)])):
+        data = bytearray(raw)
+        data[int(where)] ^= int(rng.integers(1, 256))
+        path.write_bytes(bytes(data))
+        try:
+            got = _read_everything(path)
+        except LibraryError:
+            outcomes["named error"] += 1
+            continue
+        # a byte in unused space (or in an unchecked note such as the creation time): the same library
+        assert got[0] == original[0] and got[1] == original[1], f"byte {where} changed the library silently"
+        outcomes["unchanged"] += 1
+    assert outcomes["named error"] > 0
+
+
+def test_old_format_is_read_with_a_warning(tmp_path, caplog):
+    lib = SpectralLibrary.from_spectra(_spectra())
+    lib.save(tmp_path / "v1.h5", fletcher32=False)
+    with h5py.File(tmp_path / "v1.h5", "r+") as fh:
+        fh.attrs["format_version"] = 1
+        del fh.attrs["column_sha256"]
+    with caplog.at_level("WARNING"):
+        back = SpectralLibrary.open(tmp_path / "v1.h5")
+    assert back.to_spectra() == _spectra() and back.verify()
+    assert "rebuild" in caplog.text and back.info()["format_version"] == 1
+
+
+def _save_many(args):
+    path, tag, times = args
+    spectra = [Spectrum([41.0, 57.0 + i], [10, 999], metadata={"name": f"{tag}{i}"}) for i in range(2000)]
+    lib = SpectralLibrary.from_spectra(spectra)
+    for _ in range(times):
+        lib.save(path)
+    return lib.checksum
+
+
+def test_concurrent_saves_to_one_path_leave_a_whole_library(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "lib.h5"
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        checksums = pool.map(_save_many, [(path, "a", 5), (path, "b", 5)])
+    back = SpectralLibrary.open(path)
+    assert back.checksum in checksums and back.verify()
+    assert len(back) == 2000 and back[0].name in ("a0", "b0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.h5", "lib.h5.lock"]
+
+
+def test_a_killed_build_leaves_nothing_that_breaks_the_next(tmp_path):
+    path = tmp_path / "lib.h5"
+    (tmp_path / "lib.h5.partial").write_bytes(b"\x89HDF\r\n half a file")  # the old fixed name
+    (tmp_path / "lib.h5.999999-0a0b0c0d.partial").write_bytes(b"half a file")
+    (tmp_path / "other.h5.1-00000000.partial").write_bytes(b"another library's")
+    SpectralLibrary.from_spectra(_spectra()).save(path)
+    assert SpectralLibrary.open(path).verify()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.h5", "lib.h5.lock", "other.h5.1-00000000.partial"]
+
+
+def test_an_interrupted_save_removes_its_temporary_file(tmp_path, monkeypatch):
+    import nps_id.spectra.library as library_module
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(library_module.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        SpectralLibrary.from_spectra(_spectra()).save(tmp_path / "lib.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.h5.lock"]

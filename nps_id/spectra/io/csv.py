@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from nps_id.spectra.io._columns import ColumnError, first_line_of_value, parse_columns
-from nps_id.spectra.io._common import ErrorPolicy, open_text
+from nps_id.spectra.io._common import ErrorPolicy, RecordError, check_metadata, check_peaks, open_text, truncation
 from nps_id.spectra.spectrum import KINDS, Spectrum
 
 __all__ = ["read_csv"]
@@ -80,8 +80,12 @@ def read_csv(
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
     with open_text(path) as fh:
         text = fh.read()
+        cut = truncation(fh)
     base = Path(path).name
     name = Path(base[:-3] if base.lower().endswith(".gz") else base).stem
+    if cut is not None:  # a cut gzip file: its one spectrum is incomplete
+        policy.fail(cut, record=0, record_id=name)
+        return
     try:
         x, y, meta, guessed = _parse(text, decimal)
     except ColumnError as bad:
@@ -96,13 +100,15 @@ def read_csv(
             "spectra", record=0, record_id=name,
         )
         return
-    y32 = y.astype(np.float32)
-    if not np.isfinite(y32).all():
-        policy.fail("intensities exceed the float32 range", record=0, record_id=name)
+    try:
+        check_metadata(meta)
+        x, y32 = check_peaks(x, y, k)
+    except RecordError as bad:
+        where = f" (point {bad.index})" if bad.index is not None else ""
+        policy.fail(bad.reason + where, record=0, record_id=name)
         return
-    order = np.argsort(x, kind="stable")
     policy.ok()
-    yield Spectrum._trusted(np.ascontiguousarray(x[order]), y32[order], k, None, meta)
+    yield Spectrum._trusted(x, y32, k, None, meta)
 
 
 def _parse(text: str, decimal: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any], str]:

@@ -43,7 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary, RecordError as _Bad
+from nps_id.spectra.io._common import (
+    ErrorPolicy,
+    RecordError as _Bad,
+    check_metadata,
+    check_peaks,
+    open_binary,
+    truncation,
+)
 from nps_id.spectra.metadata import harmonize_key
 from nps_id.spectra.spectrum import KINDS, Spectrum
 
@@ -229,13 +236,13 @@ def _parse_block(block: list[str], start: int, kind_option: str | None) -> tuple
         meta.pop("xunits", None)
     if original_units:
         meta["x_units_original"] = original_units
-    y32 = y.astype(np.float32)
-    if not np.isfinite(y32).all():
-        raise _Bad("values exceed the float32 range", start)
-    order = np.argsort(x, kind="stable")
-    if not (order == np.arange(order.size)).all():
-        x, y32 = x[order], y32[order]
-    return np.ascontiguousarray(x), y32, kind, meta
+    try:
+        check_metadata(meta)
+        x, y32 = check_peaks(x, y, kind)
+    except _Bad as bad:
+        where = f" (point {bad.index})" if bad.index is not None else ""
+        raise _Bad(bad.reason + where, start) from None
+    return x, y32, kind, meta
 
 
 def read_jcamp(path: str, policy: ErrorPolicy, kind: str | None = None) -> Iterator[Spectrum]:
@@ -259,11 +266,12 @@ def read_jcamp(path: str, policy: ErrorPolicy, kind: str | None = None) -> Itera
         raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
     with open_binary(path) as fh:
         raw = fh.read()
+        cut = truncation(fh)
     text = _decode(raw).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     blocks, _ = _blocks(lines)
     if not blocks:
-        policy.fail("no '##TITLE=' block found; is this a JCAMP-DX file?", line=1)
+        policy.fail(cut or "no '##TITLE=' block found; is this a JCAMP-DX file?", line=1)
         return
     for i, (start, stop, closed) in enumerate(blocks):
         title = None
@@ -271,7 +279,8 @@ def read_jcamp(path: str, policy: ErrorPolicy, kind: str | None = None) -> Itera
         if m:
             title = m.group(2).strip()[:80] or None
         if not closed:
-            policy.fail("block has no '##END=' line (truncated file?)", record=i, record_id=title, line=start + 1)
+            policy.fail(cut or "block has no '##END=' line (truncated file?)", record=i, record_id=title, line=start + 1)
+            cut = None  # reported with this block
             continue
         try:
             x, y, k, meta = _parse_block(lines[start:stop], start, kind)
@@ -281,3 +290,5 @@ def read_jcamp(path: str, policy: ErrorPolicy, kind: str | None = None) -> Itera
             continue
         policy.ok()
         yield Spectrum._trusted(x, y, k, None, meta)
+    if cut is not None:  # cut between blocks: the blocks before it were read
+        policy.fail(cut, record=len(blocks), line=len(lines))

@@ -33,7 +33,17 @@ from typing import IO, Any
 import numpy as np
 
 from nps_id.spectra.io._columns import ColumnError, first_line_of_value, parse_columns
-from nps_id.spectra.io._common import ErrorPolicy, open_text, MISSING_VALUES, add_value, RecordError as _Bad
+from nps_id.spectra.io._common import (
+    MISSING_VALUES,
+    ErrorPolicy,
+    RecordError as _Bad,
+    add_value,
+    check_metadata,
+    check_peaks,
+    check_precursor,
+    open_text,
+    truncation,
+)
 from nps_id.spectra.metadata import MGF_KEYS, harmonize_key
 from nps_id.spectra.spectrum import Spectrum
 
@@ -61,9 +71,10 @@ def _parse_pepmass(raw: str) -> tuple[float | None, bool]:
         (mz, _intensity), _charge = MGFBase.parse_pepmass_charge(text)
     except (PyteomicsError, ValueError):
         raise _Bad(f"PEPMASS {text[:40]!r} is not 'm/z [intensity] [charge]'") from None
-    if mz is None or not np.isfinite(mz) or mz <= 0:
+    if mz is None or not np.isfinite(mz) or mz < 0:
         raise _Bad(f"PEPMASS {text[:40]!r} is not a positive m/z")
-    return float(mz), text.split()[0] != text
+    precursor = check_precursor(float(mz), text[:40])
+    return precursor, precursor is None or text.split()[0] != text
 
 
 def _records(fh: IO[str]) -> Iterator[tuple[str, str | None, int, int]]:
@@ -71,7 +82,9 @@ def _records(fh: IO[str]) -> Iterator[tuple[str, str | None, int, int]]:
 
     Yields (what, text, first line of `text` (1-based), line of the BEGIN IONS marker or 0).
     ``what`` is "record" (complete BEGIN..END body), "open" (BEGIN IONS without END IONS: truncated),
-    "end" (END IONS without BEGIN IONS) or "outside" (text between records).
+    "end" (END IONS without BEGIN IONS), "outside" (text between records) or, last, "cut" (the text after the
+    last complete record of a file that ends early, a cut gzip file: `text` is then the reason, the line and
+    marker line are those of the cut piece, the marker line 0 when it is not inside a record).
     """
     pending = ""
     line = 1  # line number of pending[0]
@@ -105,6 +118,14 @@ def _records(fh: IO[str]) -> Iterator[tuple[str, str | None, int, int]]:
                 consumed = min(m.end() + 1, len(buf))
                 consumed_line = mline + 1
         if eof:
+            reason = truncation(fh)
+            if reason is not None:
+                if open_at is not None:
+                    yield "cut", reason, open_at[1], open_at[1]
+                else:
+                    lead = len(buf) - len(buf[consumed:].lstrip())
+                    yield "cut", reason, consumed_line + buf.count("\n", consumed, lead), 0
+                return
             if open_at is not None:
                 yield "open", buf[open_at[0] :], open_at[1] + 1, open_at[1]
             else:
@@ -162,22 +183,15 @@ def _parse_record(body: str, header: dict[str, Any]) -> tuple[np.ndarray, np.nda
         raise _Bad(exc.reason, peak_idx[k] if peak_idx else last_param + 1 + k) from None
     if mz.size == 0:
         raise _Bad("empty spectrum (no peak lines between BEGIN IONS and END IONS)")
-    bad = ~(np.isfinite(mz) & np.isfinite(inten))
-    if bad.any():
-        k = first_line_of_value(peak_text, int(np.flatnonzero(bad)[0]), _COMMENTS)
-        raise _Bad("peaks hold NaN or infinite values", peak_idx[k] if peak_idx else last_param + 1 + k)
-    if (inten < 0).any():
-        k = first_line_of_value(peak_text, int(np.flatnonzero(inten < 0)[0]), _COMMENTS)
-        raise _Bad("peaks hold negative intensities", peak_idx[k] if peak_idx else last_param + 1 + k)
-    inten32 = inten.astype(np.float32)
-    if not np.isfinite(inten32).all():
-        raise _Bad("peak intensities exceed the float32 range")
     if extra:
         meta["peak_annotations"] = "\n".join(f"{float(mz[i])!r}\t{text}" for i, text in extra)
-    if mz.size > 1 and (np.diff(mz) < 0).any():
-        order = np.argsort(mz, kind="stable")
-        mz, inten32 = mz[order], inten32[order]
-    return np.ascontiguousarray(mz), inten32, precursor, meta
+    check_metadata(meta)
+    try:
+        mz, inten32 = check_peaks(mz, inten, "ms")
+    except _Bad as bad:
+        k = first_line_of_value(peak_text, bad.index or 0, _COMMENTS)
+        raise _Bad(bad.reason, peak_idx[k] if peak_idx else last_param + 1 + k) from None
+    return mz, inten32, precursor, meta
 
 
 def _title(body: str) -> str | None:
@@ -226,6 +240,9 @@ def read_mgf(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
                 continue
             if what == "end":
                 policy.fail("END IONS without a BEGIN IONS before it", line=line)
+                continue
+            if what == "cut":  # a cut gzip file: the records before it were read
+                policy.fail(text, record=record if begin_line else None, line=line)
                 continue
             index = record
             record += 1

@@ -19,9 +19,19 @@ from typing import IO, Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary, MISSING_VALUES, add_value, RecordError as _Bad
+from nps_id.spectra.io._common import (
+    MISSING_VALUES,
+    ErrorPolicy,
+    RecordError as _Bad,
+    add_value,
+    check_metadata,
+    check_peaks,
+    check_precursor,
+    open_binary,
+    truncation,
+)
 from nps_id.spectra.metadata import MSP_KEYS, harmonize_key
-from nps_id.spectra.spectrum import Spectrum
+from nps_id.spectra.spectrum import Spectrum, bad_peaks
 
 __all__ = ["read_msp", "write_msp"]
 
@@ -49,8 +59,12 @@ def _prefetch(fh: IO[bytes]) -> Iterator[bytes]:
             yield data
 
 
-def _blocks(fh: IO[bytes]) -> Iterator[tuple[bytes, int]]:
-    """Yield (text, first line number) blocks of whole records; ``\\r\\n`` normalised to ``\\n``."""
+def _blocks(fh: IO[bytes], ended_early: list) -> Iterator[tuple[bytes, int]]:
+    """Yield (text, first line number) blocks of whole records; ``\\r\\n`` normalised to ``\\n``.
+
+    If the file ends early (a cut gzip file), the text after the last complete record is not yielded:
+    `ended_early` gets (reason, that text, its first line) instead, for the reader to report.
+    """
     pending = b""
     line = 1
     for data in _prefetch(fh):
@@ -70,7 +84,10 @@ def _blocks(fh: IO[bytes]) -> Iterator[tuple[bytes, int]]:
         block, pending = buf[: cut + 2], buf[cut + 2 :]
         yield block, line
         line += block.count(b"\n")
-    if pending.strip():
+    reason = truncation(fh)
+    if reason is not None:
+        ended_early.append((reason, pending.replace(b"\r", b"\n"), line))
+    elif pending.strip():
         yield pending.replace(b"\r", b"\n"), line
 
 
@@ -105,11 +122,11 @@ def _pop_precursor(meta: dict[str, Any]) -> float | None:
         value = float(raw.split()[0])
     except (ValueError, IndexError):
         raise _Bad(f"precursor m/z {raw!r} is not a number") from None
-    if not np.isfinite(value) or value <= 0:
-        raise _Bad(f"precursor m/z {raw!r} is not a positive number")
-    if raw.split()[0] != raw:  # keep what follows the number (e.g. an intensity), nothing dropped
+    precursor = check_precursor(value, raw)
+    # keep what follows the number (e.g. an intensity), or a zero meaning "none", as written: nothing dropped
+    if precursor is None or raw.split()[0] != raw:
         meta["precursor_mz_text"] = raw
-    return value
+    return precursor
 
 
 def _parse_peaks(block: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,30 +151,17 @@ def _parse_peaks(block: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
     return values[:, 0], values[:, 1]
 
 
-def _check_peaks(mz: np.ndarray, inten: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if not (np.isfinite(mz).all() and np.isfinite(inten).all()):
-        raise _Bad("peaks hold NaN or infinite values")
-    if (inten < 0).any():
-        raise _Bad("peaks hold negative intensities")
-    inten32 = inten.astype(np.float32)
-    if not np.isfinite(inten32).all():
-        raise _Bad("peak intensities exceed the float32 range")
-    if mz.size > 1 and (np.diff(mz) < 0).any():
-        order = np.argsort(mz, kind="stable")
-        mz, inten32 = mz[order], inten32[order]
-    return np.ascontiguousarray(mz), inten32
-
-
 def _fast_check(peaks: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check all records' peaks at once: (m/z, float32 intensity, per-record ok mask).
 
-    A record is ok when its values are finite, intensities non-negative and within float32, and its
-    m/z sorted; the others go through :func:`_check_peaks` (which sorts, or names the problem).
+    A record is ok when its peaks are within the bounds every reader applies (:func:`bad_peaks`) and its
+    m/z sorted; the others go through :func:`check_peaks` (which sorts, or names the problem).
     """
     mz = np.ascontiguousarray(peaks[:, 0])
-    inten = peaks[:, 1].astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values are flagged just below
+        inten = peaks[:, 1].astype(np.float32)
     record = np.repeat(np.arange(counts.size), counts)
-    bad_peak = ~(np.isfinite(mz) & np.isfinite(inten)) | (peaks[:, 1] < 0)
+    bad_peak = bad_peaks(mz, peaks[:, 1], "ms")
     bad = np.bincount(record[bad_peak], minlength=counts.size) > 0
     if mz.size > 1:
         down = np.flatnonzero(np.diff(mz) < 0) + 1  # peak k smaller than peak k-1
@@ -213,8 +217,9 @@ def read_msp(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
         One per good record, in file order; ``kind="ms"``.
     """
     record = 0
+    cut: list[tuple[str, bytes, int]] = []
     with open_binary(path) as fh:
-        for text, first_line in _blocks(fh):
+        for text, first_line in _blocks(fh, cut):
             parts = _RECORD_SEP.split(text)
             # line numbers of record starts, computed only if something fails
             starts: list[int] | None = None
@@ -233,6 +238,11 @@ def read_msp(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
             recs = [p for p in parts if p.strip()]
             yield from _read_records(recs, record, policy, where)
             record += len(recs)
+    if cut:  # a cut gzip file: the records before the cut are read; the cut one (or the cut itself) counted
+        reason, rest, line = cut[0]
+        lead = len(rest) - len(rest.lstrip(b"\n \t"))
+        name = _record_name(rest) if rest.strip() else None
+        policy.fail(reason, record=record, record_id=name, line=line + rest.count(b"\n", 0, lead))
 
 
 def _split_record(rec: bytes) -> tuple[bytes, int, bytes]:
@@ -253,7 +263,11 @@ def _split_record(rec: bytes) -> tuple[bytes, int, bytes]:
         raise _Bad(f"'Num Peaks: {_decode(raw_n.strip()[:20])}' is not a whole number") from None
     if n <= 0:
         raise _Bad(f"empty spectrum ('Num Peaks: {n}')")
-    return head.rstrip(b"\n"), n, rec[end + 1 :].strip(b"\n")
+    body = rec[end + 1 :].strip(b"\n")
+    if n > (len(body) + 1) // 2:  # each peak takes at least two characters ('1 1' with a separator)
+        shown = _decode(raw_n.strip()[:24])
+        raise _Bad(f"'Num Peaks: {shown}' cannot be right: the {len(body)} bytes of peak lines hold fewer peaks")
+    return head.rstrip(b"\n"), n, body
 
 
 def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> Iterator[Spectrum]:
@@ -286,6 +300,8 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
                 else:
                     meta = metas[j]
                     precursor = _pop_precursor(meta)
+                if b"\x00" in heads[j]:
+                    check_metadata(meta)
             except _Bad as bad:
                 raise _Bad(bad.reason, bad.line) from None
             try:
@@ -296,7 +312,7 @@ def _read_records(recs: list[bytes], first: int, policy: ErrorPolicy, where) -> 
                         mz, inten = _parse_peaks(blocks[j], n)
                     else:
                         mz, inten = peaks[offset : offset + n, 0], peaks[offset : offset + n, 1]
-                    mz, inten = _check_peaks(mz, inten)
+                    mz, inten = check_peaks(mz, inten, "ms")
             except _Bad as bad:
                 peak_line = None if bad.line is None else heads[j].count(b"\n") + 2 + bad.line
                 raise _Bad(bad.reason, peak_line) from None

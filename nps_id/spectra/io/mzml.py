@@ -35,7 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.spectra.io._common import ErrorPolicy, open_binary, RecordError as _Bad
+from nps_id.spectra.io._common import (
+    ErrorPolicy,
+    RecordError as _Bad,
+    check_metadata,
+    check_peaks,
+    check_precursor,
+    open_binary,
+)
 from nps_id.spectra.spectrum import Spectrum
 
 __all__ = ["read_mzml"]
@@ -93,9 +100,9 @@ def _convert(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float | None
         if ions:
             ion = ions[0]
             if "selected ion m/z" in ion:
-                precursor_mz = float(ion["selected ion m/z"])
-                if not np.isfinite(precursor_mz) or precursor_mz <= 0:
-                    raise _Bad(f"selected ion m/z {ion['selected ion m/z']!r} is not a positive number")
+                precursor_mz = check_precursor(float(ion["selected ion m/z"]), str(ion["selected ion m/z"]))
+                if precursor_mz is None:  # zero: no precursor, kept as written
+                    meta["precursor_mz_text"] = str(ion["selected ion m/z"])
             if "charge state" in ion:
                 meta["charge"] = str(int(ion["charge state"]))
             if "peak intensity" in ion:
@@ -114,17 +121,12 @@ def _convert(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float | None
         raise _Bad(f"m/z array has {mz.size} values but intensity array has {inten.size}")
     if mz.size == 0:
         raise _Bad("empty spectrum (no data points)")
-    if not (np.isfinite(mz).all() and np.isfinite(inten).all()):
-        raise _Bad("arrays hold NaN or infinite values")
-    if (inten < 0).any():
-        raise _Bad("negative intensities")
-    inten32 = inten.astype(np.float32)
-    if not np.isfinite(inten32).all():
-        raise _Bad("intensities exceed the float32 range")
-    if mz.size > 1 and (np.diff(mz) < 0).any():
-        order = np.argsort(mz, kind="stable")
-        mz, inten32 = mz[order], inten32[order]
-    return np.ascontiguousarray(mz), np.ascontiguousarray(inten32), precursor_mz, meta
+    check_metadata(meta)
+    try:
+        mz, inten32 = check_peaks(mz, inten, "ms")
+    except _Bad as bad:
+        raise _Bad(f"{bad.reason} (point {bad.index})") from None
+    return mz, inten32, precursor_mz, meta
 
 
 def read_mzml(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
@@ -152,7 +154,7 @@ def read_mzml(path: str, policy: ErrorPolicy) -> Iterator[Spectrum]:
     from pyteomics import mzml
     from pyteomics.auxiliary import PyteomicsError
 
-    with open_binary(path) as fh:
+    with open_binary(path, raw=True) as fh:  # pyteomics seeks; it reads a cut file up to the cut itself
         try:
             reader = mzml.MzML(fh, use_index=True, decode_binary=True)
             index = reader.index

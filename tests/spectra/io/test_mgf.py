@@ -128,7 +128,17 @@ BAD_CASES = {
     "one_value": (ions("bad one", ["41 10", "57"]), "two numbers", 4),
     "negative_intensity": (ions("bad one", ["41 -10"]), "negative", 3),
     "bad_pepmass": (ions("bad one", ["41 10"], ("PEPMASS=abc",)), "PEPMASS", 1),
-    "zero_pepmass": (ions("bad one", ["41 10"], ("PEPMASS=0",)), "PEPMASS", 1),
+    "negative_pepmass": (ions("bad one", ["41 10"], ("PEPMASS=-5",)), "PEPMASS", 1),
+    "huge_pepmass": (ions("bad one", ["41 10"], ("PEPMASS=1e300",)), "beyond", 1),
+    # issue 16 item 5: m/z and intensity bounds, named with the line of the bad peak
+    "zero_mz": (ions("bad one", ["0 10", "57 20"]), "not positive", 3),
+    "negative_mz": (ions("bad one", ["41 10", "-57 20"]), "not positive", 4),
+    "mz_1e8": (ions("bad one", ["41 10", "1e8 20"]), "beyond", 4),
+    "mz_1e10": (ions("bad one", ["1e10 20", "41 10"]), "beyond", 3),
+    "mz_1e300": (ions("bad one", ["41 10", "1e300 20"]), "beyond", 4),
+    "intensity_beyond_float32": (ions("bad one", ["41 10", "57 1e300"]), "float32", 4),
+    # issue 16 item 11: a NUL in a value is a named bad record
+    "nul_in_metadata": (ions("bad one", ["41 10"], ("COMMENT=a\x00b",)), "NUL", 1),
     "no_end_ions": ("BEGIN IONS\nTITLE=bad one\n41 10\n", "END IONS", 1),
 }
 

@@ -130,6 +130,21 @@ BAD_CASES = {
     "num_peaks_not_int": (record("bad one", ["41 10"], num="x"), "whole number"),
     "negative_intensity": (record("bad one", ["41 -10"]), "negative"),
     "bad_precursor": (record("bad one", ["41 10"], ("PRECURSORMZ: abc",)), "precursor"),
+    # issue 16 item 4: a Num Peaks beyond int64 is a named bad record, not an OverflowError
+    "huge_num_peaks": (record("bad one", ["41 10"], num="99999999999999999999"), "Num Peaks"),
+    "large_num_peaks": (record("bad one", ["41 10"], num=10**9), "Num Peaks"),
+    # issue 16 item 5: m/z and intensity bounds (0 < m/z <= 1e5; finite, non-negative, float32 intensities)
+    "zero_mz": (record("bad one", ["0 10", "57 20"]), "not positive"),
+    "negative_mz": (record("bad one", ["-41 10", "57 20"]), "not positive"),
+    "mz_1e8": (record("bad one", ["41 10", "1e8 20"]), "beyond"),
+    "mz_1e10": (record("bad one", ["41 10", "1e10 20"]), "beyond"),
+    "mz_1e300": (record("bad one", ["41 10", "1e300 20"]), "beyond"),
+    "intensity_beyond_float32": (record("bad one", ["41 1e300"]), "float32"),
+    "inf_intensity": (record("bad one", ["41 inf"]), "infinite"),
+    "huge_precursor": (record("bad one", ["41 10"], ("PRECURSORMZ: 1e300",)), "precursor"),
+    "negative_precursor": (record("bad one", ["41 10"], ("PRECURSORMZ: -5",)), "precursor"),
+    # issue 16 item 11: a NUL in a metadata value is a counted skip (named), not a failed library build
+    "nul_in_metadata": (record("bad one", ["41 10"], ("COMMENT: a\x00b",)), "NUL"),
 }
 
 
