@@ -32,7 +32,7 @@ __all__ = ["DEFAULTS_VERSION", "Defaults", "reference_files", "defaults_key", "e
 logger = logging.getLogger(__name__)
 
 #: Bump when the way defaults are built changes (forces a rebuild).
-DEFAULTS_VERSION = 5  # 3: clipped standardisation, augmented EI training; 4-5: technique router, identity models
+DEFAULTS_VERSION = 6  # 4-5: technique router, identity models; 6: library format 2 (per-chunk checksums)
 
 LIBRARY_NAME = "library.h5"
 MANIFEST_NAME = "manifest.json"
