@@ -91,3 +91,31 @@ def test_no_gc_ei_query_gets_a_hit_of_another_technique(swgdrug_path, massbank_p
     flagged = [s for s in mb if s.metadata.get("ionization") == "ESI" and s.metadata.get("ms_level") == "MS"][:50]
     res = index.search(flagged, 5, persist=False)
     assert (res.indices == -1).all() and all("full-scan" in n for n in res.notes)
+
+
+def test_batches_are_bounded_by_peaks_as_well_as_by_queries():
+    """A batch of spectra with thousands of peaks is cut smaller (search memory grows with a batch's peaks)."""
+    from nps_id.spectra.search._queries import _batch_bounds
+
+    peaks = np.array([100] * 10 + [60_000, 60_000, 60_000] + [100] * 5)
+    bounds = _batch_bounds(peaks, batch_size=8, progress=False, peak_budget=1 << 17)
+    assert bounds[0] == (0, 8)  # the query count bounds the first batch
+    covered = [i for s, e in bounds for i in range(s, e)]
+    assert covered == list(range(peaks.size))  # every query once, in order
+    for s, e in bounds:
+        assert e - s == 1 or peaks[s:e].sum() <= 1 << 17
+    assert _batch_bounds(np.array([1 << 20]), 8, False, peak_budget=1 << 17) == [(0, 1)]  # one huge query alone
+    assert _batch_bounds(np.zeros(0, dtype=np.int64), 8, False) == []
+
+
+def test_hits_do_not_depend_on_how_queries_are_batched():
+    from nps_id.spectra.search import SearchIndex
+
+    rng = np.random.default_rng(3)
+    spectra = [Spectrum(np.sort(rng.choice(np.arange(40.0, 400.0), 60, replace=False)),
+                        rng.random(60).astype(np.float32) + 0.01) for _ in range(40)]
+    index = SearchIndex(SpectralLibrary.from_spectra(spectra))
+    whole = index.search(spectra[:12], k=3, metric="nist")
+    split = index.search_prepared(as_peak_table(spectra[:12]), 3, metric="nist", batch_size=2)
+    assert (split.indices == whole.indices).all() and np.allclose(split.scores, whole.scores)
+    assert (whole.indices[:, 0] == np.arange(12)).all()

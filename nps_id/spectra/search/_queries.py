@@ -34,6 +34,29 @@ def _batch_starts(n: int, batch_size: int, progress: bool):
     return tqdm(starts, total=len(starts), unit="batch", desc="search")
 
 
+#: query peaks scored together at most (CPU): the candidate pairs' gathered peaks grow with the batch's peaks, about
+#: 0.65 GB per 100,000 query peaks, so batches of spectra with thousands of peaks are cut smaller
+PEAK_BUDGET = 1 << 17
+
+
+def _batch_bounds(n_peaks: np.ndarray, batch_size: int, progress: bool, peak_budget: int = PEAK_BUDGET):
+    """(first, end) of every batch: at most `batch_size` queries and, beyond one query, `peak_budget` peaks;
+    under a tqdm progress bar if `progress`."""
+    n_peaks = np.asarray(n_peaks, dtype=np.int64)
+    cum = np.concatenate([[0], np.cumsum(n_peaks)])
+    bounds = [0]
+    while bounds[-1] < n_peaks.size:
+        s = bounds[-1]
+        by_peaks = int(np.searchsorted(cum, cum[s] + peak_budget, side="right")) - 1
+        bounds.append(max(s + 1, min(n_peaks.size, s + batch_size, by_peaks)))
+    pairs = list(zip(bounds[:-1], bounds[1:]))
+    if not progress:
+        return pairs
+    from tqdm.auto import tqdm
+
+    return tqdm(pairs, total=len(pairs), unit="batch", desc="search")
+
+
 def _sync(device: str) -> None:
     """Wait for the work queued on a CUDA device (stage timings)."""
     if device.startswith("cuda"):

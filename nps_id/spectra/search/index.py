@@ -22,7 +22,7 @@ import numpy as np
 from nps_id.errors import LibraryError
 from nps_id.spectra.search._peaks import PeakTable, as_peak_table, resolve_device
 from nps_id.spectra.search._pairs import _hybrid_scores, _in_pieces, _top_k_per_query
-from nps_id.spectra.search._queries import _batch_starts, _empty_table, _pipeline
+from nps_id.spectra.search._queries import _batch_bounds, _empty_table, _pipeline
 from nps_id.spectra.search._store import _bin_mass, _bins, _replace_atomically, _spec_key, _to_storage, index_path
 from nps_id.spectra.search.binned import bin_rows, coarse_topk, fold_columns, torch_dtype
 from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
@@ -422,9 +422,7 @@ class SearchIndex:
         batch_size = batch_size or 1024
         idx_out = np.full((Q, k), -1, dtype=np.int64)
         sc_out = np.full((Q, k), np.nan)
-        batches = _batch_starts(Q, batch_size, progress)
-        for s in batches:
-            e = min(Q, s + batch_size)
+        for s, e in _batch_bounds(qt.n_peaks, batch_size, progress):  # bounded by queries and by peaks
             t0 = time.perf_counter()
             if mode == "identity":
                 pq, pl = self._identity_pairs(qt, s, e, precursor_tolerance)
