@@ -20,8 +20,6 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,28 +128,6 @@ def find_defaults(data: str | os.PathLike | None = None) -> Defaults | None:
     return _complete(_root() / key)
 
 
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory file lock (POSIX ``flock``); a no-op where that is not available."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: rely on the atomic rename alone
-        yield
-        return
-    with open(path, "a+") as fh:
-        t0 = time.monotonic()
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            logger.info("another nps_id process is building the default library; waiting for it")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            logger.info("waited %.0f s", time.monotonic() - t0)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_defaults(
     data: str | os.PathLike | None = None, *, progress: bool | None = None, rebuild: bool = False
 ) -> Defaults:
@@ -173,7 +149,9 @@ def ensure_defaults(
     found = _complete(target)
     if found is not None and not rebuild:
         return found
-    with _lock(root / ".build.lock"):
+    from nps_id._filelock import file_lock
+
+    with file_lock(root / ".build.lock", "building the default library"):
         found = _complete(target)  # built by another process while we waited
         if found is not None and not rebuild:
             return found

@@ -739,30 +739,11 @@ def _open_failure(path: Path, exc: OSError) -> str:
     return f"{path} is not an HDF5 file or is damaged ({_short(exc)}); {_REBUILD}"
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (POSIX ``flock``) on `path`; a no-op where that is not available."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: rely on the unique temporary file and atomic rename alone
-        yield
-        return
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            t0 = time.monotonic()
-            logger.info("another nps_id process is writing %s; waiting for it", path.with_suffix(""))
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            logger.info("waited %.0f s", time.monotonic() - t0)
-        except OSError as exc:  # a file system without flock: rely on the unique temporary file alone
-            logger.debug("cannot lock %s (%s)", path, exc)
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _lock(path: Path) -> Any:
+    """The lock on `path` (``LIB.h5.lock``) held while the library ``LIB.h5`` is written."""
+    from nps_id._filelock import file_lock
+
+    return file_lock(path, f"writing {path.with_suffix('')}")
 
 
 def _remove_stale_partials(path: Path) -> None:
