@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nps_id.spectra.io import ReadReport, load_spectra
     from nps_id.spectra.library import SpectralLibrary
+    from nps_id.spectra.search.result import SearchResult
     from nps_id.spectra.search.routed import RoutedIndex
     from nps_id.textio import csv_text, json_text, write_stdout, write_text_atomic
 
@@ -116,25 +117,17 @@ def run(args: argparse.Namespace) -> int:
     log.info("searched %d of %d queries in %.2f s; %d not searched%s; %d unreadable records skipped%s",
              n_searched, len(queries), time.perf_counter() - t0, n_not, " (reasons above)" if n_not else "",
              report.n_skipped, " (reasons above)" if report.n_skipped else "")
-    names = lib.column("name") if "name" in lib.columns else None
-    iks = lib.column("inchikey") if "inchikey" in lib.columns else None
-    records = []
-    for qi in range(len(queries)):
-        for rank in range(result.indices.shape[1]):
-            li = int(result.indices[qi, rank])
-            if li < 0:
-                break
-            records.append({"query": qi, "query_name": queries[qi].metadata.get("name", ""),
-                            "technique": str(result.techniques[qi]), "rank": rank + 1, "library_index": li,
-                            "score": float(result.scores[qi, rank]),
-                            "name": names[li] if names is not None else "", "inchikey": iks[li] if iks is not None else ""})
+    records = SearchResult(result.indices, result.scores, args.metric or "", args.mode).to_records(lib)
+    for r in records:
+        r["query_name"] = queries[r["query"]].metadata.get("name", "")
+        r["technique"] = str(result.techniques[r["query"]])
     fields = ["query", "query_name", "technique", "rank", "library_index", "score", "name", "inchikey"]
     if args.output and args.output.lower().endswith(".json"):
         text = json_text({"metric": args.metric or "per technique (gc_ei: nist, msms: entropy)", "mode": args.mode,
                           "hits": records}, default=str)
     else:
-        text = csv_text(fields, ([*(r[f] for f in fields[:5]), f"{r['score']:.6f}", r["name"], r["inchikey"]]
-                                 for r in records))
+        text = csv_text(fields, ([*(r[f] for f in fields[:5]), f"{r['score']:.6f}", r.get("name", ""),
+                                  r.get("inchikey", "")] for r in records))
     if args.output:
         write_text_atomic(args.output, text)
         log.info("hits written to %s", args.output)
