@@ -1,8 +1,8 @@
 """Query-side helpers of the search index: preparing queries and running a search in batches.
 
 Helpers of :class:`~nps_id.spectra.search.index.SearchIndex`: the library's processing pipeline from its stored
-text and an empty peak table (:meth:`~nps_id.spectra.search.index.SearchIndex.prepare`), the starts of the query
-batches (with a progress bar), and the device sync that times the stages.
+text and an empty peak table (:meth:`~nps_id.spectra.search.index.SearchIndex.prepare`), the bounds of the query
+batches (by count and by peaks, with a progress bar), and the device sync that times the stages.
 """
 
 from __future__ import annotations
@@ -24,16 +24,6 @@ def _empty_table() -> PeakTable:
     return PeakTable(np.zeros(0), np.zeros(0, np.float32), np.zeros(1, np.int64), np.zeros(0))
 
 
-def _batch_starts(n: int, batch_size: int, progress: bool):
-    """First query of every batch of `batch_size`, under a tqdm progress bar if `progress`."""
-    starts = range(0, n, batch_size)
-    if not progress:
-        return starts
-    from tqdm.auto import tqdm
-
-    return tqdm(starts, total=len(starts), unit="batch", desc="search")
-
-
 #: query peaks scored together at most (CPU): the candidate pairs' gathered peaks grow with the batch's peaks, about
 #: 0.65 GB per 100,000 query peaks, so batches of spectra with thousands of peaks are cut smaller
 PEAK_BUDGET = 1 << 17
@@ -41,7 +31,7 @@ PEAK_BUDGET = 1 << 17
 
 def _batch_bounds(n_peaks: np.ndarray, batch_size: int, progress: bool, peak_budget: int = PEAK_BUDGET):
     """(first, end) of every batch: at most `batch_size` queries and, beyond one query, `peak_budget` peaks;
-    under a tqdm progress bar if `progress`."""
+    under a tqdm progress bar if `progress`. Zero peaks everywhere bound the batches by count alone."""
     n_peaks = np.asarray(n_peaks, dtype=np.int64)
     cum = np.concatenate([[0], np.cumsum(n_peaks)])
     bounds = [0]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nps_id.spectra.search._peaks import PeakTable
-from nps_id.spectra.search._queries import _batch_starts, _sync
+from nps_id.spectra.search._queries import _batch_bounds, _sync
 from nps_id.spectra.search.binned import coarse_topk, torch_dtype
 from nps_id.spectra.search.exact import MetricParams
 
@@ -292,11 +292,11 @@ def search_unit(index: Any, qd: DeviceTable, k: int, params: MetricParams, n_can
     sc_out = np.full((Q, k), np.nan)
     timings = {"coarse": 0.0, "exact": 0.0}
     batch_size = max(1, min(batch_size, (1 << 24) // max(1, min(n_cand, len(index.table)))))  # candidate lists
-    batches = _batch_starts(Q, batch_size, progress)
+    # by count alone: the device path caps its candidate pairs instead (batch_size above)
+    batches = _batch_bounds(np.zeros(Q, dtype=np.int64), batch_size, progress)
     with torch.inference_mode():
         L = index._device_matrix(spec, device)
-        for s in batches:
-            e = min(Q, s + batch_size)
+        for s, e in batches:
             t0 = time.perf_counter()
             rows = coarse_rows(qd, weights, s, e, index.lo, index.width, colmap, dtype)
             _, cand = coarse_topk(rows, L, n_cand, index.chunk, reverse=params.reverse)
