@@ -139,6 +139,7 @@ def evaluate_classify(
     from nps_id.models.data import ensure_labels
     from nps_id.models.evaluation import grouped_splits
     from nps_id.models.identity import identity_keys
+    from nps_id.models.identity_data import first_per_compound
     from nps_id.models.training import train_bundle
     from nps_id.spectra.technique import MODEL_KIND, route_columns
 
@@ -172,11 +173,8 @@ def evaluate_classify(
         # replicate run: one genuine spectrum of each test compound that has another genuine spectrum in the fold
         test_genuine = test[genuine[test]]
         counts = np.bincount(key_inv[test_genuine], minlength=key_counts.size)
-        first: dict[int, int] = {}
-        for i in rng.permutation(test_genuine):
-            if counts[key_inv[i]] >= 2:
-                first.setdefault(int(key_inv[i]), int(i))
-        rep = np.sort(np.fromiter(first.values(), dtype=np.int64, count=len(first)))
+        order = rng.permutation(test_genuine)
+        rep = np.sort(first_per_compound(order[counts[key_inv[order]] >= 2], key_inv))
         if max_queries is not None and rep.size > max_queries:
             rep = np.sort(rng.choice(rep, max_queries, replace=False))
         if rep.size:

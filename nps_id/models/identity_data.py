@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IdentityData", "identity_training_data", "search_features", "precursor_delta", "fit_identity_model",
-           "cross_fitted",
+__all__ = ["IdentityData", "identity_training_data", "first_per_compound", "search_features", "precursor_delta",
+           "fit_identity_model", "cross_fitted",
            "choose_thresholds", "N_HITS", "TARGET_FALSE_RATE"]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,16 @@ class IdentityData:
     replicate: np.ndarray
     fold: np.ndarray
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def first_per_compound(order: np.ndarray, key_index: np.ndarray) -> np.ndarray:
+    """The first spectrum of each compound in `order` (rows; a random permutation draws one at random), vectorised.
+
+    `key_index` gives each row's compound as an integer (``np.unique(..., return_inverse=True)``).
+    """
+    order = np.asarray(order, dtype=np.int64)
+    _, at = np.unique(key_index[order], return_index=True)
+    return order[at]
 
 
 def search_features(index: Any, spectra: list[Any], keys: np.ndarray, formulas: np.ndarray,
@@ -146,11 +156,8 @@ def identity_training_data(
         rep_keys = np.flatnonzero((fold_of == f) & replicable)
         if rep_keys.size > max_queries:
             rep_keys = rng.choice(rep_keys, max_queries, replace=False)
-        order = rng.permutation(len(sub))  # one spectrum of each replicate compound, at random
-        first = {}
-        for i in order:
-            first.setdefault(int(inv[i]), int(i))
-        rep_q = np.sort(np.array([first[int(kk)] for kk in rep_keys], dtype=np.int64))
+        picked = first_per_compound(rng.permutation(len(sub)), inv)  # one spectrum of each compound, at random
+        rep_q = np.sort(picked[np.isin(inv[picked], rep_keys)])
         for queries, lib_mask, replicate in ((absent_q, ~test, False),
                                               (rep_q, ~np.isin(np.arange(len(sub)), rep_q), True)):
             if not queries.size or not lib_mask.any():
