@@ -114,6 +114,10 @@ def classify_spectra(res: Resources, spectra: list[Any], options: ClassifyOption
     p_id, p_iso = _identity_probabilities(res, result, spectra)
     probs_list = _predict_class(res.model, spectra, result.techniques)
     evidence = _substructure_evidence(res.model, spectra, result.techniques)
+    for q, why in enumerate(_outside_domain(res, spectra, result.techniques)):
+        if why is not None:  # unlike every reference of its technique: no class from the model
+            probs_list[q] = {"unknown": 1.0, **probs_list[q]} if probs_list[q] else {}
+            evidence[q] = [why, *evidence[q]]
     settings = {t: options.verdict_settings(res.identity.get(t)) for t in {t.name for t in result.techniques}}
     out = []
     for q in range(n):
@@ -255,6 +259,18 @@ def _by_model(techniques: Sequence[Any]) -> dict[str, list[int]]:
         if kind is not None:
             members.setdefault(kind, []).append(j)
     return members
+
+
+def _outside_domain(res: Resources, spectra: Sequence[Any], techniques: Sequence[Any]) -> list[str | None]:
+    """Per query, why it is out of the library's domain (:mod:`nps_id.classify.domain`), or None."""
+    from nps_id.classify.domain import outside_domain, spectral_entropy
+
+    sizes = [len(s.intensity) for s in spectra]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    values = np.concatenate([np.asarray(s.intensity, dtype=np.float64) for s in spectra]) if sizes else np.zeros(0)
+    h = spectral_entropy(values, offsets)
+    bounds = getattr(res, "entropy_bounds", {})
+    return [outside_domain(float(h[q]), bounds.get(t.name)) for q, t in enumerate(techniques)]
 
 
 def _predict_class(model: Any, spectra: Sequence[Any], techniques: Sequence[Any]) -> list[dict[str, float]]:

@@ -110,14 +110,18 @@ def iter_stubs(items: Sequence[Any], on_file: Any = None, *, ladder: Any = None,
     """
     from nps_id.runs.io import is_run
     from nps_id.spectra.io import ReadReport, detect_format, iter_spectra
-    from nps_id.spectra.spectrum import Spectrum
+    from nps_id.spectra.spectrum import Spectrum, peak_problem
 
     mem_index = 0
     for item in items:
         if on_file is not None:
             on_file(item)
         if isinstance(item, Spectrum):
-            yield _Stub(MEMORY_SOURCE, mem_index, _query_id(item), spectrum=item)
+            problem = peak_problem(item.x, item.intensity, item.kind)  # the readers' bounds, for API spectra too
+            if problem is not None:
+                yield _Stub(MEMORY_SOURCE, mem_index, _query_id(item), error=f"bad peaks: {problem[0]}")
+            else:
+                yield _Stub(MEMORY_SOURCE, mem_index, _query_id(item), spectrum=item)
             mem_index += 1
             continue
         path = Path(item)

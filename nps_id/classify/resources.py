@@ -60,6 +60,9 @@ class Resources:
         self.control_note = text("control_note")
         self.compounds, self.formulas = identity_keys(library)
         self.index = RoutedIndex(library)
+        from nps_id.classify.domain import entropy_bounds
+
+        self.entropy_bounds = entropy_bounds(library, self.index.techniques) if n else {}
         self.identity: dict[str, Any] = dict(getattr(model, "identity", None) or {})
         check = getattr(model, "check_library", None)  # a model trained on another library: said once
         if check is not None:

@@ -143,7 +143,7 @@ def classify(
 
     items = expand_inputs(inputs)
     stubs: list[_Stub] = []
-    bar = _progress_bar(progress, total=None)
+    bar = _progress_bar(progress, items)
     results: list[dict[str, Any] | None] = []
     runs: dict[str, Any] = {}
 
@@ -227,7 +227,9 @@ def _check_run_options(ladder: Any, min_area_share: float) -> Any:
     return ladder if isinstance(ladder, AlkaneLadder) else AlkaneLadder.from_mapping(ladder)
 
 
-def _progress_bar(show: bool | None, total: int | None) -> Any:
+def _progress_bar(show: bool | None, items: list[Any]) -> Any:
+    """A bar over the spectra of `items`, with a total (and so an ETA) when every item is a spectrum file whose
+    records can be counted (:func:`~nps_id.spectra.io.count.count_records`) or a spectrum; runs have none."""
     import sys
 
     if show is None:
@@ -236,4 +238,17 @@ def _progress_bar(show: bool | None, total: int | None) -> Any:
         return None
     from tqdm import tqdm
 
+    from nps_id.runs.io import run_format
+    from nps_id.spectra.io.count import count_records
+
+    total: int | None = 0
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            total += 1
+            continue
+        n = None if run_format(item) else count_records(item)
+        if n is None:
+            total = None
+            break
+        total += n
     return tqdm(total=total, desc="classifying", unit=" spectra")

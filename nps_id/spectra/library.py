@@ -26,9 +26,11 @@ Two sha256 checksums are stored as well:
 - ``checksum`` covers the peaks, precursors, kinds and the metadata columns present when the library was built.
   It is the library's identity: models and search indexes name the library they belong to by it, so columns added
   later (derived data such as class labels) do not change it.
-- ``column_sha256`` holds the sha256 of every stored column (label columns included) and is updated by
-  :meth:`SpectralLibrary.set_column`; a column is checked against it each time it is loaded, so an edited or
-  deleted label column is an error, not a silently different class.
+- ``column_sha256`` holds the sha256 of every stored column (label columns included) and of the peak and
+  spectrum arrays (``peaks/*``, ``spectra/*``), and is updated by :meth:`SpectralLibrary.set_column`; the arrays
+  are checked against it on every open and a column each time it is loaded, so values edited with an HDF5 tool
+  (which rewrites the chunk checksums) or a deleted label column are an error, not silently different hits or
+  classes. The peaks are also held to the readers' bounds (:func:`~nps_id.spectra.spectrum.bad_peaks`).
 
 :meth:`SpectralLibrary.verify` recomputes both. Libraries of format version 1 (no per-chunk or per-column
 checksums) are still read, with a warning saying to rebuild them.
@@ -56,7 +58,7 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id.errors import LibraryError
-from nps_id.spectra.spectrum import Spectrum, pack_peaks
+from nps_id.spectra.spectrum import MZ_MAX, Spectrum, bad_peaks, pack_peaks
 
 __all__ = ["SpectralLibrary", "FORMAT_VERSION"]
 
@@ -69,6 +71,8 @@ _SEP = "\x00"
 #: peaks per HDF5 chunk (each chunk carries its own fletcher32 checksum)
 _CHUNK = 1 << 18
 _KINDS = frozenset({"ms", "ir", "raman"})
+#: the stored arrays of every library whose sha256 is kept in ``column_sha256`` (checked on every open)
+_CORE = ("peaks/mz", "peaks/intensity", "peaks/offsets", "spectra/precursor_mz", "spectra/kind")
 _REBUILD = "rebuild it with `python -m nps_id library build` (or get a fresh copy)"
 
 
@@ -329,9 +333,12 @@ class SpectralLibrary:
                 digests = None
                 if version >= 2:
                     digests = json.loads(_text(_attr(fh, "column_sha256")))
-                    stored = set(names) | {f"present/{k}" for k in present}
-                    if not isinstance(digests, dict) or set(digests) != stored:
-                        missing = sorted(set(digests) - stored) if isinstance(digests, dict) else []
+                    if not isinstance(digests, dict):
+                        raise LibraryError(f"{path} is damaged: its column checksums cannot be read; {_REBUILD}")
+                    # the arrays' own sha256 are written since nps_id 0.1 of 2026-12 (older files: columns only)
+                    stored = set(names) | {f"present/{k}" for k in present} | {k for k in _CORE if k in digests}
+                    if set(digests) != stored:
+                        missing = sorted(set(digests) - stored)
                         raise LibraryError(
                             f"{path} is damaged: its columns ({', '.join(names) or 'none'}) are not those its checksums "
                             f"list{' (missing: ' + ', '.join(missing) + ')' if missing else ''}; {_REBUILD}"
@@ -339,6 +346,14 @@ class SpectralLibrary:
                     for k, mask in present.items():
                         if _sha256(mask) != digests[f"present/{k}"]:
                             raise LibraryError(f"{path} is damaged: present/{k} does not match its checksum; {_REBUILD}")
+                    core = {"peaks/mz": mz, "peaks/intensity": intensity, "peaks/offsets": offsets,
+                            "spectra/precursor_mz": precursor, "spectra/kind": _read(fh, "spectra/kind")}
+                    for k in _CORE:
+                        if k in digests and _sha256(core[k]) != digests[k]:
+                            raise LibraryError(
+                                f"{path} is damaged: {k} was changed after it was written (its sha256 does not match "
+                                f"the stored one); {_REBUILD}"
+                            )
         except LibraryError:
             raise
         except KeyError as exc:
@@ -349,6 +364,14 @@ class SpectralLibrary:
             raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
         if not (np.isfinite(mz).all() and np.isfinite(intensity).all()):
             raise LibraryError(f"{path} is damaged: its peaks hold non-finite m/z or intensity values; {_REBUILD}")
+        ms = np.repeat((kinds == "ms"), np.diff(offsets)) if offsets.size == n + 1 else None
+        if ms is not None and ms.size == mz.size:
+            out_of_bounds = bad_peaks(mz[ms], intensity[ms], "ms").any() or bad_peaks(mz[~ms], intensity[~ms], "ir").any()
+            if out_of_bounds:
+                raise LibraryError(
+                    f"{path} is damaged: its peaks hold values no reader accepts (m/z <= 0 or > {MZ_MAX:g}, negative "
+                    f"intensities); {_REBUILD}"
+                )
         if np.isinf(precursor).any() or (precursor <= 0).any():
             raise LibraryError(f"{path} is damaged: it holds an infinite, zero or negative precursor m/z; {_REBUILD}")
         bad_kinds = set(kinds.tolist()) - _KINDS
@@ -412,9 +435,11 @@ class SpectralLibrary:
                     _dataset(fh, "peaks/intensity", np.ascontiguousarray(self.intensity), fletcher32)
                     _dataset(fh, "peaks/offsets", self.offsets, fletcher32)
                     _dataset(fh, "spectra/precursor_mz", self.precursor_mz, fletcher32)
-                    _dataset(fh, "spectra/kind", _encode_text(list(self.kinds), "kind"), fletcher32)
+                    kinds = _encode_text(list(self.kinds), "kind")
+                    _dataset(fh, "spectra/kind", kinds, fletcher32)
                     fh.create_group("columns")
-                    digests = {}
+                    core = dict(zip(_CORE, (self.mz, self.intensity, self.offsets, self.precursor_mz, kinds)))
+                    digests = {k: _sha256(fh[k][()]) for k in core}
                     for name, values in columns.items():
                         digests[name] = _write_column(fh, name, values, self._column_kinds[name], fletcher32)
                     for name, mask in self._present.items():
@@ -729,6 +754,12 @@ def _key_name(exc: KeyError) -> str:
 
 def _open_failure(path: Path, exc: OSError) -> str:
     text = str(exc)
+    if "already open for write" in text.lower():
+        return (
+            f"{path} is marked as open for writing: a process is writing it, or one was stopped while writing it "
+            f"(HDF5 consistency flag). If none is running, clear the mark with `h5clear -s {path}` (HDF5 tools) or "
+            "rebuild it with `python -m nps_id library build`"
+        )
     if "lock" in text.lower():
         return (
             f"{path} is locked by another process that is writing it (HDF5 file lock): wait for that process to "

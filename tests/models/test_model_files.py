@@ -10,6 +10,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nps_id.errors import ModelError
 from nps_id.models.identity import FEATURES, IdentityModel
@@ -152,3 +154,43 @@ def test_the_default_model_with_a_user_library_is_expected_and_noted_once(tmp_pa
 def test_unknown_checksums_say_nothing():
     assert ModelBundle().check_library(_Library("e" * 64)) is True
     assert ModelBundle(manifest={"library_checksum": "f" * 64}).check_library(object()) is True
+
+
+@pytest.fixture(scope="module")
+def whole_model(classifier, tmp_path_factory):
+    """A model folder with a classifier and identity models, and its answers on a few spectra."""
+    path = tmp_path_factory.mktemp("whole") / "model"
+    save_model(path, {"ei": classifier}, identity={"gc_ei": _identity_pair()}, library_checksum="b" * 64)
+    return path, _answers(path)
+
+
+def _answers(path):
+    bundle = load_model(path)
+    rng = np.random.default_rng(5)
+    spectra = [Spectrum(np.sort(60.0 + rng.choice(150, 8, replace=False)), rng.uniform(10, 999, 8)) for _ in range(6)]
+    X = np.random.default_rng(6).uniform(0, 1, (5, len(FEATURES)))
+    exact, isomer = bundle.identity["gc_ei"]
+    return (bundle.classifiers["ei"].predict_proba(spectra).round(9).tolist(), exact.predict_proba(X).tolist(),
+            isomer.predict_proba(X).tolist(), exact.threshold_, bundle.library_checksum)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, 100), where=st.floats(0, 1), xor=st.integers(1, 255))
+def test_any_flipped_byte_in_a_model_folder_is_refused_or_changes_nothing(whole_model, tmp_path, which, where, xor):
+    import shutil
+
+    root, original = whole_model
+    path = tmp_path / "model"
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(root, path)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    f = files[which % len(files)]
+    data = bytearray(f.read_bytes())
+    data[min(int(where * len(data)), len(data) - 1)] ^= xor
+    f.write_bytes(bytes(data))
+    try:
+        got = _answers(path)
+    except ModelError as exc:
+        assert "retrain" in str(exc) or "model" in str(exc)
+        return
+    assert got == original, f"a flipped byte in {f.name} changed the model silently"

@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -73,10 +76,12 @@ def test_errors_are_clear(tmp_path):
         SpectralLibrary.from_spectra([Spectrum([1.0], [1.0], metadata={"rt": 5.0})])
 
 
-def test_damage_is_detected_by_verify(tmp_path):
+def test_damage_to_an_old_library_is_detected_by_verify(tmp_path):
     lib = SpectralLibrary.from_spectra(_spectra())
-    lib.save(tmp_path / "lib.h5")
+    lib.save(tmp_path / "lib.h5", fletcher32=False)
     with h5py.File(tmp_path / "lib.h5", "r+") as fh:
+        fh.attrs["format_version"] = 1  # no stored sha256 of the peaks: only verify() can tell
+        del fh.attrs["column_sha256"]
         fh["peaks/intensity"][0] = 11
     assert not SpectralLibrary.open(tmp_path / "lib.h5").verify()
 
@@ -159,11 +164,29 @@ def test_set_column_keeps_the_stored_checksums_current(tmp_path):
     assert back.verify() and back.checksum == checksum  # the identity (models, indexes) stays
 
 
-def test_edited_peaks_fail_verify(tmp_path):
+@pytest.mark.parametrize(
+    "name, value",
+    [("peaks/mz", 42.0), ("peaks/intensity", 11.0), ("peaks/offsets", 1), ("spectra/precursor_mz", 99.0)],
+)
+def test_values_edited_with_an_hdf5_tool_are_refused_when_opened(tmp_path, name, value):
     path = _labelled(tmp_path)
-    with h5py.File(path, "r+") as fh:
-        fh["peaks/mz"][0] = 42.0
-    assert not SpectralLibrary.open(path).verify()
+    with h5py.File(path, "r+") as fh:  # h5py rewrites the chunk's fletcher32: only the stored sha256 can tell
+        fh[name][0] = value
+    with pytest.raises(LibraryError, match=f"{name} was changed after it was written"):
+        SpectralLibrary.open(path)
+
+
+@pytest.mark.parametrize("mz", [1e300, 1e10, -3.0, 0.0])
+def test_stored_peaks_beyond_the_readers_bounds_are_refused(tmp_path, mz):
+    lib = SpectralLibrary.from_spectra(_spectra())
+    lib.save(tmp_path / "lib.h5")
+    with h5py.File(tmp_path / "lib.h5", "r+") as fh:
+        fh["peaks/mz"][0] = mz
+        digests = json.loads(fh.attrs["column_sha256"])
+        digests["peaks/mz"] = hashlib.sha256(fh["peaks/mz"][()].tobytes()).hexdigest()  # a consistent forgery
+        fh.attrs["column_sha256"] = json.dumps(digests)
+    with pytest.raises(LibraryError, match="values no reader accepts"):
+        SpectralLibrary.open(tmp_path / "lib.h5")
 
 
 @pytest.mark.parametrize(
@@ -174,8 +197,8 @@ def test_edited_peaks_fail_verify(tmp_path):
         (lambda fh: fh.__delitem__("spectra/precursor_mz"), "precursor_mz.*missing"),
         (lambda fh: fh.attrs.__delitem__("n_spectra"), "n_spectra.*missing"),
         (lambda fh: fh.attrs.__setitem__("format_version", "one"), "invalid library format version"),
-        (lambda fh: fh["peaks/mz"].__setitem__(1, np.nan), "non-finite"),
-        (lambda fh: fh["peaks/intensity"].__setitem__(0, np.inf), "non-finite"),
+        (lambda fh: fh["peaks/mz"].__setitem__(1, np.nan), "peaks/mz was changed"),
+        (lambda fh: fh["peaks/intensity"].__setitem__(0, np.inf), "peaks/intensity was changed"),
         (lambda fh: fh.attrs.__setitem__("n_spectra", 7), "offsets for 7 spectra"),
         (lambda fh: fh.attrs.__setitem__("column_sha256", "not json"), "damaged"),
     ],

@@ -72,9 +72,22 @@ def as_peak_table(spectra: Any) -> PeakTable:
         )
     if hasattr(spectra, "mz") and hasattr(spectra, "intensity"):  # a single Spectrum
         spectra = [spectra]
-    from nps_id.spectra.spectrum import pack_peaks
+    from nps_id.spectra.spectrum import bad_peaks, pack_peaks
 
-    return PeakTable(*pack_peaks(list(spectra)))
+    spectra = list(spectra)
+    table = PeakTable(*pack_peaks(spectra))
+    ms = np.repeat([getattr(s, "kind", "ms") == "ms" for s in spectra], np.diff(table.offsets)).astype(bool)
+    bad = bad_peaks(table.mz, table.intensity, "ms") & ms  # the readers' bounds, for spectra made in Python too
+    if bad.any():
+        from nps_id.errors import InvalidSpectrumError
+
+        peak = int(np.flatnonzero(bad)[0])
+        first = int(np.searchsorted(table.offsets, peak, side="right") - 1)
+        raise InvalidSpectrumError(
+            f"query {first} holds a peak no reader accepts (m/z {float(table.mz[peak])!r}, intensity "
+            f"{float(table.intensity[peak])!r}; m/z must be in (0, 1e5], intensities finite and >= 0): fix or drop it"
+        )
+    return table
 
 
 def resolve_device(device: str | None) -> str:

@@ -8,12 +8,18 @@ sees half a file.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nps_id.spectra.search._peaks import PeakTable
+
+logger = logging.getLogger("nps_id.spectra.search.index")
 
 
 def index_path(library_path: str | os.PathLike) -> Path:
@@ -57,3 +63,45 @@ def _replace_atomically(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def digest(arr: Any) -> str:
+    """sha256 of an array's data (a stored stage-1 matrix: checked each time the index is opened)."""
+    return hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest()
+
+
+def read_meta(folder: Path) -> dict[str, Any] | None:
+    """The ``meta.json`` of a stored index as a dict; None (logged) if it is missing, unreadable or damaged."""
+    f = folder / "meta.json"
+    if not f.exists():
+        return None
+    try:
+        meta = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        logger.warning("the search index at %s is damaged (meta.json: %s); it is rebuilt", folder, exc)
+        return None
+    if not isinstance(meta, dict):
+        logger.warning("the search index at %s is damaged (meta.json is not an object); it is rebuilt", folder)
+        return None
+    return meta
+
+
+def load_matrix(folder: Path, key: str, expected: str | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Memory-map the stored stage-1 matrix `key`, checked against its sha256 `expected` and against `shape`
+    (``(n_spectra,)``: one of its two axes holds the library's spectra);
+    None (logged: it is rebuilt) if it is missing, unreadable or damaged."""
+    f = folder / f"{key}.npy"
+    if not f.exists():
+        logger.warning("stored stage-1 matrix %s is missing; it is rebuilt", f)
+        return None
+    try:
+        arr = np.load(f, mmap_mode="r", allow_pickle=False)
+        ok = arr.ndim == 2 and shape[0] in arr.shape and arr.dtype in (np.uint16, np.float32)
+        ok = ok and expected is not None and digest(arr) == expected
+    except (OSError, ValueError, EOFError) as exc:
+        logger.warning("stored stage-1 matrix %s is damaged (%s); it is rebuilt", f, exc)
+        return None
+    if not ok:
+        logger.warning("stored stage-1 matrix %s does not match its checksum or shape (damaged); it is rebuilt", f)
+        return None
+    return arr
