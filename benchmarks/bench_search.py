@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_generated import bench_generated  # noqa: E402
 from nps_id.spectra.search._peaks import PeakTable, as_peak_table  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -122,7 +124,7 @@ def bench_ei(real: PeakTable, sizes: list[int], n_queries: int, n_single: int, f
             if dtype == "bf16" and n_exhaustive:
                 rows[-1]["top1_vs_exhaustive"] = top1_agreement(index, queries, n_exhaustive(len(lib)))
             logging.info("%s", rows[-1])
-            del index
+            index = None  # freed before the next build
             gc.collect()
         # Flash entropy search, open search (EI has no precursor)
         if flash_queries:
@@ -229,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (< 2 min)")
     ap.add_argument("--sizes", type=int, nargs="*", help="scaled EI library sizes (default 100000 1000000)")
     ap.add_argument("--no-msms", action="store_true")
+    ap.add_argument("--generated-sizes", type=int, nargs="*", help="generated EI library sizes (default 100000 1000000)")
+    ap.add_argument("--generated-only", action="store_true", help="only the generated-library benchmark")
     ap.add_argument("--out", help="JSON file for the figures (default benchmarks/results/search[_quick].json)")
     args = ap.parse_args(argv)
     if args.out is None:
@@ -238,7 +242,17 @@ def main(argv: list[str] | None = None) -> int:
 
     real = as_peak_table(load_spectra(DATA / "swgdrug_nist_ei.msp.gz"))
     rows: list[dict] = []
+    gen_sizes = args.generated_sizes or ([20_000] if args.quick else [100_000, 1_000_000])
     if args.quick:
+        generated = bench_generated(gen_sizes, n_queries=500, n_exhaustive=50, flash={gen_sizes[0]: 20}, mm_sub=(5, 500),
+                                    rows=rows)
+    else:  # Flash at 1M only here (its index takes minutes to build)
+        generated = bench_generated(gen_sizes, n_queries=2000, n_exhaustive=200, flash={n: 50 if n <= 100_000 else 20 for n in gen_sizes},
+                                    mm_sub=(10, 2702), rows=rows)
+    msms = None
+    if args.generated_only:
+        pass
+    elif args.quick:
         bench_ei(real, [len(real), 20_000], n_queries=1024, n_single=20, flash_queries=20, mm_sub=(5, 500), rows=rows,
                  n_exhaustive=lambda n: 50)
         msms = None if args.no_msms else bench_msms(20_000, 500, rows)
@@ -260,6 +274,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['library']:<22}{r['engine']:<28}{r['batch_qps']:>11.1f}{r['single_ms']:>11.2f}{r['build_s']:>9.1f}"
             f"{r['peak_rss_gib']:>10.2f}{r.get('vs_flash', float('nan')):>9.1f}{r.get('vs_matchms', float('nan')):>11.1f}"
         )
+    for label, g in generated.items():
+        for r in rows:
+            if r["library"] == label and r.get("batch_s"):
+                print(f"  {label} / {r['engine']}: stage 1 {r['coarse_s']:.2f} s, exact {r['exact_s']:.2f} s; batches of 250 "
+                      f"(odd queries all in the first): slowest / median = {r['batch_max_over_median']:.2f}")
+        a = g["top1_vs_exhaustive"]
+        print(f"  two-stage top-1 = exhaustive exact: {label}, {a['queries']} queries: "
+              + ", ".join(f"{m} {a[m]:.1%} (largest score lost {a[m + '_max_score_lost']:.2g})" for m in ("cosine", "nist", "entropy")))
+        if "cosine_bounded_equals_every_pair" in a:
+            print("    exhaustive by bound = every pair scored: "
+                  + ", ".join(f"{m} {a[m + '_bounded_equals_every_pair']}" for m in ("cosine", "nist", "entropy")))
+        if g.get("flash_top1"):
+            f = g["flash_top1"]
+            print(f"  {label}: nps_id entropy top-1 = Flash's on {f['same_top1']} of {f['queries']} queries "
+                  f"(max |score difference| {f['max_abs_score_diff']:.1e}); {g['odd_queries']} of {g['n_queries']} queries "
+                  f"had decimal m/z or two peaks in one bin; library generated in {g['generate_s']:.0f} s, "
+                  f"{g['mean_peaks']:.0f} peaks per spectrum")
     for r in rows:
         if r.get("top1_vs_exhaustive"):
             a = r["top1_vs_exhaustive"]
@@ -272,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MS/MS identity vs Flash: top-1 compared on {msms['compared']} queries, same hit {msms['same_top1']}, "
               f"max |score difference| {msms['max_abs_score_diff']:.2e}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"rows": rows, "msms": msms, "quick": args.quick}, indent=1))
+    out = {"rows": rows, "msms": msms, "generated": generated, "quick": args.quick}
+    if args.generated_only and Path(args.out).exists():  # keep the other libraries' figures of an earlier run
+        old = json.loads(Path(args.out).read_text())
+        out["rows"] = [r for r in old.get("rows", []) if not r["library"].startswith("generated")] + rows
+        out["msms"] = old.get("msms")
+    out["generated_run"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    Path(args.out).write_text(json.dumps(out, indent=1))
     return 0
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from nps_id import __version__
 from nps_id.textio import visible, write_text_atomic
 
-__all__ = ["write_report", "render_report", "mirror_plot", "structure_svg"]
+__all__ = ["write_report", "render_report", "mirror_plot", "hybrid_mirror_plot", "structure_svg"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,87 @@ def mirror_plot(
     ax.set_xlabel("m/z")
     ax.set_ylabel("relative intensity (%)")
     ax.legend(loc="upper right", fontsize=7, frameon=False)
+    return ax
+
+
+def hybrid_mirror_plot(
+    query: tuple[np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray],
+    shift: float,
+    *,
+    tolerance: float = 0.1,
+    query_label: str = "query",
+    reference_label: str = "library hit",
+    ax: Any = None,
+) -> Any:
+    """Mirror plot of a hybrid (analogue) hit: peaks that match directly and peaks that match shifted by `shift`.
+
+    The query is drawn up and the reference down (100 % base peak each), as in :func:`mirror_plot`; peaks that
+    match directly are drawn in the spectrum's colour, peaks that match only shifted (``query m/z = reference m/z +
+    shift``) in green and joined by a dotted line, the other peaks in grey.
+
+    Parameters
+    ----------
+    query, reference : (mz, intensity) tuples
+    shift : float
+        Query minus reference (Da), as :attr:`nps_id.spectra.search.SearchResult.shifts` reports it; 0: direct only.
+    tolerance : float, default 0.1
+        Peak matching tolerance (Da).
+    query_label, reference_label : str
+    ax : matplotlib Axes, optional
+        Axes to draw into; a new figure (Agg, no pyplot) is made if None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from nps_id.spectra.search._peaks import PeakTable
+    from nps_id.spectra.search.exact import MetricParams
+    from nps_id.spectra.search.hybrid import hybrid_matches
+
+    def table(mz: Any, inten: Any) -> PeakTable:
+        mz = np.asarray(mz, dtype=np.float64)
+        order = np.argsort(mz, kind="stable")
+        return PeakTable(mz[order], np.asarray(inten, dtype=np.float32)[order], np.array([0, mz.size]),
+                         np.full(1, np.nan))
+
+    qt, rt = table(*query), table(*reference)
+    m = hybrid_matches(qt, rt, shift, MetricParams("cosine", tolerance=tolerance))
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(7.0, 3.2), dpi=90).add_subplot(1, 1, 1)
+    qrel = qt.intensity / max(float(qt.intensity.max(initial=0)), 1e-12) * 100
+    rrel = rt.intensity / max(float(rt.intensity.max(initial=0)), 1e-12) * 100
+    sq, sr = m["shifted"][:, 0], m["shifted"][:, 1]
+    dq, dr = m["direct"][:, 0], m["direct"][:, 1]
+    rest_q = np.setdiff1d(np.arange(qt.mz.size), np.concatenate([sq, dq]))
+    rest_r = np.setdiff1d(np.arange(rt.mz.size), np.concatenate([sr, dr]))
+    green = "#1b7f3b"
+    ax.vlines(qt.mz[rest_q], 0, qrel[rest_q], color="#9a9a9a", linewidth=0.7)
+    ax.vlines(rt.mz[rest_r], 0, -rrel[rest_r], color="#9a9a9a", linewidth=0.7)
+    ax.vlines(qt.mz[dq], 0, qrel[dq], color="#1f4e9c", linewidth=1.0, label=f"{visible(query_label)} (direct)")
+    ax.vlines(rt.mz[dr], 0, -rrel[dr], color="#b3261e", linewidth=1.0, label=f"{visible(reference_label)} (direct)")
+    if sq.size:
+        sign = "+" if shift > 0 else "-"
+        ax.vlines(qt.mz[sq], 0, qrel[sq], color=green, linewidth=1.2,
+                  label=f"shifted match (reference {sign} {abs(shift):.4g} Da)")
+        ax.vlines(rt.mz[sr], 0, -rrel[sr], color=green, linewidth=1.2)
+        for a, b in zip(sq, sr):
+            ax.plot([rt.mz[b], qt.mz[a]], [-rrel[b], qrel[a]], color=green, linewidth=0.5, linestyle=":")
+        for j in sq[np.argsort(qrel[sq])[-4:]]:  # label the main shifted peaks
+            ax.annotate(f"{qt.mz[j]:.0f}", (qt.mz[j], qrel[j]), fontsize=6, ha="center", va="bottom", color=green)
+        for j in sr[np.argsort(rrel[sr])[-4:]]:
+            ax.annotate(f"{rt.mz[j]:.0f}", (rt.mz[j], -rrel[j]), fontsize=6, ha="center", va="top", color=green)
+    xmax = float(max(qt.mz.max(initial=0), rt.mz.max(initial=0)))
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xlim(0, xmax * 1.05 + 5 if xmax else 100)
+    ax.set_ylim(-115, 115)
+    ax.set_yticks([-100, -50, 0, 50, 100])
+    ax.set_yticklabels(["100", "50", "0", "50", "100"])
+    ax.set_xlabel("m/z")
+    ax.set_ylabel("relative intensity (%)")
+    ax.legend(loc="best", fontsize=7, frameon=False)
     return ax
 
 

@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="score (default: the technique's, NIST composite for GC-EI, entropy for MS/MS)")
     p.add_argument(
         "--mode", choices=("similarity", "identity", "hybrid", "reverse"), default="similarity",
-        help="similarity (open search), identity (precursor window, MS/MS), hybrid (analogues, MS/MS), "
-        "reverse (only library peaks count; mixtures)",
+        help="similarity (open search), identity (precursor window, MS/MS), hybrid (analogues: peaks match directly "
+        "or shifted by a mass difference, the precursor difference for MS/MS, the best high-mass peak difference for "
+        "GC-EI; the shift is a column), reverse (only library peaks count; mixtures)",
     )
     p.add_argument("--tolerance", type=positive_float, help="peak tolerance (Da; ppm with --ppm); metric default if omitted")
     p.add_argument("--ppm", action="store_true", help="--tolerance is in ppm")
@@ -56,6 +57,22 @@ def check_queries(path: str) -> str | None:
     return None
 
 
+def shift_text(shift: float) -> str:
+    """A hybrid hit's shift in words: ``"reference + 14 Da"`` (the query is 14 Da heavier), ``"direct"`` for 0."""
+    if shift != shift:  # NaN
+        return ""
+    if shift == 0:
+        return "direct"
+    return f"reference {'+' if shift > 0 else '-'} {abs(shift):.4g} Da"
+
+
+def _shift_cells(record: dict, extra: list[str]) -> list[str]:
+    if not extra:
+        return []
+    s = record.get("shift", float("nan"))
+    return ["" if s != s else f"{s:.4f}", record.get("shift_text", "")]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the search and write the hits; returns the exit code (2: options that do not fit, 1: nothing searched).
 
@@ -90,11 +107,11 @@ def run(args: argparse.Namespace) -> int:
         log.error("no query spectra could be read from %s%s", args.queries,
                   f" ({report.n_skipped} records skipped, reasons above)" if report.n_skipped else "")
         return 1
-    if args.mode in ("identity", "hybrid"):
+    if args.mode == "identity":
         without = sum(1 for q in queries if q.precursor_mz is None)
         if without:
             log.error("--mode %s needs the precursor m/z of every query (MS/MS); %d of %d queries have none "
-                      "(GC-EI spectra have none): use --mode similarity or reverse for them",
+                      "(GC-EI spectra have none): use --mode similarity, hybrid or reverse for them",
                       args.mode, without, len(queries))
             return 2
     t0 = time.perf_counter()
@@ -104,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             queries, args.k, metric=args.metric, persist=not args.no_save_index, mode=args.mode,
             tolerance=args.tolerance, ppm=args.ppm, precursor_tolerance=args.precursor_tolerance,
             n_candidates=args.candidates, device=args.device, batch_size=args.batch_size,
-            progress=not args.no_progress and len(queries) > 4 * args.batch_size,
+            progress=not args.no_progress and len(queries) > args.batch_size,
         )
     except ValueError as exc:  # a mode or metric that does not fit these queries
         log.error("%s", exc)
@@ -117,17 +134,21 @@ def run(args: argparse.Namespace) -> int:
     log.info("searched %d of %d queries in %.2f s; %d not searched%s; %d unreadable records skipped%s",
              n_searched, len(queries), time.perf_counter() - t0, n_not, " (reasons above)" if n_not else "",
              report.n_skipped, " (reasons above)" if report.n_skipped else "")
-    records = SearchResult(result.indices, result.scores, args.metric or "", args.mode).to_records(lib)
+    records = SearchResult(result.indices, result.scores, args.metric or "", args.mode,
+                           shifts=result.shifts).to_records(lib)
     for r in records:
         r["query_name"] = queries[r["query"]].metadata.get("name", "")
         r["technique"] = str(result.techniques[r["query"]])
+        if "shift" in r:
+            r["shift_text"] = shift_text(r["shift"])
     fields = ["query", "query_name", "technique", "rank", "library_index", "score", "name", "inchikey"]
     if args.output and args.output.lower().endswith(".json"):
         text = json_text({"metric": args.metric or "per technique (gc_ei: nist, msms: entropy)", "mode": args.mode,
                           "hits": records}, default=str)
     else:
-        text = csv_text(fields, ([*(r[f] for f in fields[:5]), f"{r['score']:.6f}", r.get("name", ""),
-                                  r.get("inchikey", "")] for r in records))
+        extra = ["shift", "shift_text"] if args.mode == "hybrid" else []
+        text = csv_text(fields + extra, ([*(r[f] for f in fields[:5]), f"{r['score']:.6f}", r.get("name", ""),
+                                          r.get("inchikey", ""), *_shift_cells(r, extra)] for r in records))
     if args.output:
         write_text_atomic(args.output, text)
         log.info("hits written to %s", args.output)

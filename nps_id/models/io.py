@@ -27,8 +27,10 @@ on), and a note only for the default model (``extra.library == "default"``), whi
 library: its verdicts then come from the default reference data. ``load_model(..., library_checksum=...)``
 refuses a mismatch instead (:class:`~nps_id.errors.ModelError`).
 
-The sha256 check detects accidental damage and edits of the payload alone; someone who can rewrite the
-manifest as well can make a consistent pair, which is why the skops payload is also restricted to
+The manifest carries the sha256 of its own content (``manifest_sha256``; manifests written before it are read
+without that check), so a flipped byte or an edit anywhere in it (the training library's checksum, the
+thresholds, the counts) is refused too. These checks detect accidental damage and edits; someone who can
+rewrite the manifest and its digest can make a consistent pair, which is why the skops payload is also restricted to
 :data:`TRUSTED_TYPES` (no arbitrary code runs on load, whatever the file holds).
 """
 
@@ -52,6 +54,8 @@ __all__ = ["TRUSTED_TYPES", "ModelBundle", "save_model", "load_model", "MANIFEST
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: the manifest's key for the sha256 of its own other content (canonical JSON): an edited manifest is refused
+SELF_SHA256 = "manifest_sha256"
 FORMAT = "nps_id-model"
 FORMAT_VERSION = 1
 
@@ -152,6 +156,12 @@ class ModelBundle:
 
 #: (model, training checksum, library checksum) pairs already reported by :meth:`ModelBundle.check_library`
 _SAID: set[tuple[Any, str, str]] = set()
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 of a manifest's content without its own digest (keys sorted, compact JSON)."""
+    body = {k: v for k, v in manifest.items() if k != SELF_SHA256}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -268,6 +278,7 @@ def save_model(
         manifest["models"][kind] = entry
     for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
         manifest["files"][f.relative_to(tmp).as_posix()] = _sha256(f)
+    manifest[SELF_SHA256] = _manifest_digest(manifest)
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if root.exists():
         shutil.rmtree(root)
@@ -335,6 +346,11 @@ def load_model(
         raise ModelError(f"{mpath} is damaged ({exc}); get a fresh copy of the model or retrain it") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelError(f"{mpath} is not an nps_id model manifest")
+    if SELF_SHA256 in manifest and manifest[SELF_SHA256] != _manifest_digest(manifest):
+        raise ModelError(
+            f"{mpath} was changed after the model was saved (its own sha256 does not match): it may have been "
+            "damaged or edited; get a fresh copy of the model or retrain it"
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"{root} has model format version {manifest.get('format_version')}; this nps_id reads version "

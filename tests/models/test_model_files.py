@@ -52,10 +52,43 @@ def model(tmp_path):
 
 
 def _rewrite_manifest(path, change):
+    """Edit the manifest and sign it again (as one who rewrites the manifest and its digest would), so that the
+    checks behind the manifest's own sha256 are the ones tried."""
+    from nps_id.models.io import SELF_SHA256, _manifest_digest
+
     mpath = path / "manifest.json"
     manifest = json.loads(mpath.read_text())
     change(manifest)
+    if isinstance(manifest, dict):
+        manifest[SELF_SHA256] = _manifest_digest(manifest)
     mpath.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda m: m.__setitem__("library_checksum", "c" * 64), lambda m: m["extra"].__setitem__("library", "default"),
+     lambda m: m.__setitem__("created", "2020-01-01T00:00:00Z"), lambda m: m.pop("extra")],
+    ids=["training library", "default-model flag", "creation time", "facts removed"],
+)
+def test_an_edited_manifest_is_refused(tmp_path, change):
+    path = tmp_path / "model"
+    save_model(path, identity={"gc_ei": _identity_pair()}, library_checksum="a" * 64, extra={"library": "user"})
+    mpath = path / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    change(manifest)
+    mpath.write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(ModelError, match="manifest.json was changed after the model was saved"):
+        load_model(path)
+
+
+def test_a_manifest_without_its_own_digest_is_still_read(model):
+    from nps_id.models.io import SELF_SHA256
+
+    mpath = model / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    del manifest[SELF_SHA256]  # written before the digest existed
+    mpath.write_text(json.dumps(manifest))
+    assert set(load_model(model).identity) == {"gc_ei"}
 
 
 def test_identity_models_round_trip(model):

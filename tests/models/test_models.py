@@ -303,6 +303,9 @@ def test_version_mismatch_and_foreign_types_are_rejected(small_model, tmp_path):
             zf.writestr(n, b)
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["ei/classifier.skops"] = hashlib.sha256(payload.read_bytes()).hexdigest()
+    from nps_id.models.io import SELF_SHA256, _manifest_digest
+
+    manifest[SELF_SHA256] = _manifest_digest(manifest)  # a consistent forgery: only the trusted types stop it
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="does not trust"):
         load_model(path)

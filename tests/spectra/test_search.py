@@ -298,7 +298,7 @@ def test_hybrid_search_finds_an_analogue():
 def test_hybrid_score_without_a_shift_is_the_metric_itself(rng, metric):
     # equal precursors: no shifted match adds anything, so the hybrid score is the metric's own score
     from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
-    from nps_id.spectra.search.index import _hybrid_scores
+    from nps_id.spectra.search._pairs import _hybrid_scores
 
     spectra = _random_unit_spectra(rng, 40, 20, 300, 40)
     t = as_peak_table([Spectrum(s.mz + 0.003, s.intensity, precursor_mz=310.0) for s in spectra])
@@ -414,7 +414,7 @@ def test_index_is_stored_and_checked(tmp_path, swgdrug_spectra):
     lib = SpectralLibrary.from_spectra(swgdrug_spectra[:300])
     lib.save(tmp_path / "lib.h5")
     lib = SpectralLibrary.open(tmp_path / "lib.h5")
-    with pytest.raises(LibraryError, match="no search index"):
+    with pytest.raises(LibraryError, match="no usable search index"):
         SearchIndex.open(lib, build=False)
     built = SearchIndex.build(lib)
     path = built.save()

@@ -30,7 +30,8 @@ def _device_search_on_cpu(index, queries, metric, mode, k=10):
     q = as_peak_table(queries)
     if metric == "entropy":
         q = entropy_weights(clean_for_entropy(q, min_diff=0.05, precursor_removal=1.6))
-    return index._device_search(dv.query_table(q, params, "cpu"), k, params, index.n_candidates, 64, "cpu")
+    n_cand = index.default_candidates(metric, mode)  # as search_prepared
+    return index._device_search(dv.query_table(q, params, "cpu"), k, params, n_cand, 64, "cpu")
 
 
 @pytest.mark.realdata

@@ -44,40 +44,9 @@ def _top_k_per_query(pq, pl, sc, nq, k, idx_out, sc_out) -> None:
 
 
 def _hybrid_scores(q: PeakTable, lib: PeakTable, pq, pl, params: MetricParams) -> np.ndarray:
-    """Hybrid score: direct fragment matches, plus matches shifted by the precursor difference for peaks that
-    found no direct partner (each peak used once); scored with the metric's formula (for ``nist`` the composite
-    match factor, its ratio term taken over the matches in the query's m/z order)."""
-    from nps_id.spectra.search.exact import (
-        _cosine_or_composite,
-        _entropy_terms,
-        _seg_norms,
-        _weights,
-        greedy_matches,
-        match_peaks,
-    )
+    """Hybrid scores of the pairs ``(pq, pl)`` (:func:`nps_id.spectra.search.hybrid.hybrid_scores`; its shifts
+    dropped): direct matches plus matches shifted by the precursor difference (MS/MS) or by the best shift between
+    the high-mass peaks (no precursor), weighed by how much of both spectra the matches explain."""
+    from nps_id.spectra.search.hybrid import hybrid_scores
 
-    P = pq.size
-    if P == 0:
-        return np.zeros(0)
-    d_pair, d_q, d_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm)
-    shift = q.precursor_mz[pq] - lib.precursor_mz[pl]
-    shift = np.where(np.isfinite(shift), shift, 1e9)
-    s_pair, s_q, s_l = match_peaks(q, lib, pq, pl, params.tol, params.ppm, shift=shift)
-    pair = np.concatenate([d_pair, s_pair])
-    qp = np.concatenate([d_q, s_q])
-    lp = np.concatenate([d_l, s_l])
-    if params.metric == "entropy":
-        w = _entropy_terms(q.intensity[qp], lib.intensity[lp])
-    else:
-        mp, ip = params.powers
-        wq, wl = _weights(q, mp, ip), _weights(lib, mp, ip)
-        w = wq[qp] * wl[lp]
-    # direct matches first: rank them above every shifted one, then greedy one-to-one
-    prio = np.concatenate([np.ones(d_pair.size), np.zeros(s_pair.size)])
-    keep = greedy_matches(pair, qp, lp, prio * (np.abs(w).max() + 1) + w)
-    pair, qp, lp, w = pair[keep], qp[keep], lp[keep], w[keep]
-    if params.metric == "entropy":
-        return np.bincount(pair, weights=w, minlength=P)
-    # cosine, or the composite (its ratio term over the matches in the query's m/z order)
-    nl = _seg_norms(wl, lib.offsets)[pl]
-    return _cosine_or_composite(pair, wq[qp], wl[lp], q.mz[qp], q, wq, pq, nl, params)
+    return hybrid_scores(q, lib, pq, pl, params)[:, 0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from nps_id.spectra.search._peaks import PeakTable, segment_ids
+from nps_id.spectra.search._topk import RunningTopK
 
 __all__ = ["auto_chunk", "bin_rows", "coarse_topk", "fold_columns", "torch_dtype"]
 
@@ -110,6 +111,9 @@ def auto_chunk(n_queries: int, n_library: int, budget_bytes: int = 128 << 20) ->
 
 
 _GROUP = 64  # columns per group in the two-step top-k of one score block
+#: CPU batches of at most this many queries use a sparse product (memory-bound; its bf16 sums are rounded as
+#: they go, so its scores are not within the dense product's rounding bound)
+SPARSE_QUERIES = 8
 
 
 def _block_topk(S, n: int):
@@ -180,10 +184,11 @@ def coarse_topk(
     Q = queries.shape[0]
     n = min(n, N)
     chunk = chunk or auto_chunk(Q, N, (1 << 30) if queries.device.type == "cuda" else 128 << 20)
-    sparse = Q <= 8 and not reverse and queries.device.type == "cpu"
+    sparse = Q <= SPARSE_QUERIES and not reverse and queries.device.type == "cpu"
     if sparse:  # memory-bound: touch only the rows of the query's nonzero bins
         queries = queries.to_sparse()
     q2 = (queries.float() ** 2).to(queries.dtype) if reverse else None
+    running = RunningTopK(Q, n) if queries.device.type == "cpu" and not sparse else None
     vals: list = []
     idxs: list = []
     width = 0
@@ -204,6 +209,9 @@ def coarse_topk(
             S = S.float() / den.clamp_min(1e-12).sqrt()
         if allowed is not None:
             S = S.float().masked_fill(~allowed[s:e][None, :], -float("inf"))
+        if running is not None:  # only the groups above each query's n-th best are opened
+            running.add(S, s)
+            continue
         v, i = _block_topk(S, n)
         vals.append(v)
         idxs.append(i + s)
@@ -211,6 +219,8 @@ def coarse_topk(
         if width >= 32 * n:  # merge now and then: memory stays O(Q x n)
             v, j = torch.topk(torch.cat(vals, 1), n, dim=1, sorted=False)
             vals, idxs, width = [v], [torch.gather(torch.cat(idxs, 1), 1, j)], n
+    if running is not None:
+        return running.result()
     v, i = torch.cat(vals, 1), torch.cat(idxs, 1)
     v, j = torch.topk(v, n, dim=1, sorted=True)
     return v, torch.gather(i, 1, j)

@@ -281,8 +281,8 @@ def search_unit(index: Any, qd: DeviceTable, k: int, params: MetricParams, n_can
 
     spec = index._coarse_spec(params)
     _, mp, ip, source, folded = spec
-    # stage-1 peak weights: the exact metric's own values where the powers are the same (cosine, nist)
-    weights = qd.values if source == "raw" else peak_weights(qd, mp, ip)
+    # stage-1 peak weights: the exact metric's own values where stage 1 uses the same powers (cosine; not nist)
+    weights = qd.values if source == "raw" and (mp, ip) == params.powers else peak_weights(qd, mp, ip)
     lib, top_bin = exact_table(index, params, device)
     width = max(top_bin, int(qd.bins.max()) if qd.bins.numel() else 0) + 2
     colmap = torch.from_numpy(index.colmap).to(device) if folded else None

@@ -25,7 +25,8 @@ Metrics
 
 Two engines compute them: :func:`score_pairs` matches peaks within a tolerance (Da or ppm) for any data;
 :func:`score_pairs_unit` works on 1-Da bins and is exact when every m/z is within ``tolerance / 2`` of an
-integer and no spectrum has two peaks in one bin (checked by :func:`is_unit_mass`).
+integer and no spectrum has two peaks in one bin (checked by :func:`is_unit_mass`; per spectrum by
+:func:`unit_rows`, with which the search picks the engine for each query).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "greedy_matches",
     "score_pairs",
     "score_pairs_unit",
+    "unit_rows",
     "cosine_greedy",
     "entropy_similarity",
     "nist_match_factor",
@@ -94,6 +96,22 @@ def is_unit_mass(table: PeakTable, tolerance: float = 0.1) -> bool:
     starts = table.offsets[1:-1]
     same[starts[(starts > 0) & (starts < table.mz.size)] - 1] = False  # spectrum boundaries
     return not same.any()
+
+
+def unit_rows(table: PeakTable, tolerance: float = 0.1) -> np.ndarray:
+    """Per spectrum, whether :func:`is_unit_mass` holds for it alone (bool array, vectorised).
+
+    The search decides the exact engine per query with it, so that one query with decimal m/z or two peaks in
+    one 1-Da bin does not move the other queries of its batch off the unit-mass engine.
+    """
+    n = len(table)
+    if table.mz.size == 0:
+        return np.ones(n, dtype=bool)
+    r = np.rint(table.mz)
+    bad = np.abs(table.mz - r) > tolerance / 2
+    seg = np.repeat(np.arange(n), np.diff(table.offsets))
+    bad[1:] |= (r[1:] == r[:-1]) & (seg[1:] == seg[:-1])  # two peaks in one bin of one spectrum
+    return np.bincount(seg, weights=bad, minlength=n) == 0
 
 
 def _weights(table: PeakTable, mz_power: float, intensity_power: float) -> np.ndarray:
@@ -221,7 +239,7 @@ def _ratio_term(
     same = pair[1:] == pair[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         r = (wl[1:] / wl[:-1]) * (wq[:-1] / wq[1:])
-    r = np.where(r > 1, 1 / r, r)
+        r = np.where(r > 1, 1 / r, r)
     r = np.where(same & np.isfinite(r), r, 0.0)
     s = np.bincount(pair[1:], weights=r, minlength=n_pairs)
     with np.errstate(divide="ignore", invalid="ignore"):

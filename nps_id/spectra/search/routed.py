@@ -63,6 +63,8 @@ class RoutedResult:
     groups : dict
         technique -> (query positions, prepared query table, SearchIndex, library rows of that index), for
         scoring further pairs (:meth:`RoutedIndex.reverse_scores`).
+    shifts : ndarray of float64 [n_queries, k] or None
+        Hybrid mode: each hit's mass shift (Da, query minus reference; 0: matched directly; NaN: no hit).
     """
 
     indices: np.ndarray
@@ -70,6 +72,7 @@ class RoutedResult:
     techniques: list[Any]
     notes: list[str | None]
     groups: dict[str, tuple[np.ndarray, Any, Any, np.ndarray]] = field(default_factory=dict)
+    shifts: np.ndarray | None = None
 
 
 class RoutedIndex:
@@ -125,6 +128,7 @@ class RoutedIndex:
         q = len(spectra)
         idx = np.full((q, k), -1, dtype=np.int64)
         sc = np.full((q, k), np.nan)
+        shifts = np.full((q, k), np.nan) if options.get("mode") == "hybrid" else None
         techs = [technique_of(s) for s in spectra]
         notes: list[str | None] = [None] * q
         members: dict[str, list[int]] = {}
@@ -148,10 +152,12 @@ class RoutedIndex:
                 found = res.indices >= 0
                 idx[pos] = np.where(found, rows[np.maximum(res.indices, 0)], -1)
                 sc[pos] = np.where(found, np.clip(res.scores, 0.0, 1.0), np.nan)
+                if shifts is not None and res.shifts is not None:
+                    shifts[pos] = np.where(found, res.shifts, np.nan)
                 if persist:
                     si.persist()
             groups[t] = (pos, table, si, rows)
-        return RoutedResult(idx, sc, techs, notes, groups)
+        return RoutedResult(idx, sc, techs, notes, groups, shifts)
 
     def reverse_scores(self, result: RoutedResult, rank: int = 0) -> np.ndarray:
         """Reverse match factor (0-1; only query peaks present in the reference count) of each query's hit at
