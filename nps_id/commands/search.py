@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=positive_float, help="peak tolerance (Da; ppm with --ppm); metric default if omitted")
     p.add_argument("--ppm", action="store_true", help="--tolerance is in ppm")
     p.add_argument("--precursor-tolerance", type=positive_float, default=0.01, help="identity mode precursor window, Da")
-    p.add_argument("--candidates", type=positive_int, help="stage-1 candidates per query (default 50)")
+    p.add_argument("--candidates", type=positive_int, help="stage-1 candidates per query (default 200; 400 for nist; 50 in hybrid mode)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--batch-size", type=positive_int, default=1024, help="queries per batch")
     p.add_argument("-o", "--output", type=output_file("csv", "json"),

@@ -21,6 +21,9 @@ from nps_id.spectra.search._peaks import PeakTable
 
 logger = logging.getLogger("nps_id.spectra.search.index")
 
+#: 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded into fewer columns; 4: nominal; 5: sha256
+INDEX_VERSION = 5
+
 
 def index_path(library_path: str | os.PathLike) -> Path:
     """Where the index of the library file `library_path` is stored: ``LIB.h5`` -> ``LIB.search/``."""
@@ -105,3 +108,69 @@ def load_matrix(folder: Path, key: str, expected: str | None, shape: tuple[int, 
         logger.warning("stored stage-1 matrix %s does not match its checksum or shape (damaged); it is rebuilt", f)
         return None
     return arr
+
+
+def _settings(index: Any) -> dict[str, Any]:
+    """What a stored index must share with `index` to be its own: library checksum and stage-1 settings."""
+    return {
+        "version": INDEX_VERSION,
+        "checksum": index.checksum,
+        "coarse_dtype": index.coarse_dtype,
+        "lo": index.lo,
+        "width": index.width,
+        "colmap": None if index.colmap is None else index.colmap.tolist(),
+        "nominal": index.nominal,
+    }
+
+
+def load_stored(index: Any, folder: Path, build: bool) -> None:
+    """Give `index` the stored matrices in `folder` that belong to it (checked: settings, library checksum, each
+    matrix's sha256 and shape), and remember `folder` for :meth:`SearchIndex.persist`.
+
+    A stale, missing or damaged index is rebuilt when first needed (logged) if `build`, else refused.
+
+    Raises
+    ------
+    LibraryError
+        If the stored index is stale or missing and ``build=False``.
+    """
+    from nps_id.errors import LibraryError
+
+    meta = read_meta(folder)
+    if meta is not None:
+        want = _settings(index)
+        want["nominal"] = bool(want["nominal"])
+        if all(meta.get(k, False if k == "nominal" else None) == v for k, v in want.items()):
+            digests = meta.get("sha256") if isinstance(meta.get("sha256"), dict) else {}
+            for key in meta.get("matrices", []) if isinstance(meta.get("matrices"), list) else []:
+                arr = load_matrix(folder, str(key), digests.get(key), (len(index.table),))
+                if arr is not None:  # else rebuilt when first needed (and stored again by persist)
+                    index._matrices[key] = arr
+            index._path = folder
+            return
+        if not build:
+            raise LibraryError(
+                f"the search index at {folder} was built for another library or settings (stale); "
+                "rebuild it with SearchIndex.build(...).save() or open(..., build=True)"
+            )
+        logger.info("search index at %s is stale; rebuilding", folder)
+    elif not build:
+        raise LibraryError(f"no usable search index at {folder}; build one with SearchIndex.build(library).save()")
+    index._path = folder
+
+
+def write_stored(index: Any, folder: Path) -> Path:
+    """Write the built matrices of `index` (each file atomically) and its ``meta.json`` into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, arr in index._matrices.items():
+        f = folder / f"{key}.npy"
+        if not f.exists() or not isinstance(arr, np.memmap):
+            _replace_atomically(f, lambda fh, a=arr: np.save(fh, np.asarray(a)))
+    meta = {
+        **_settings(index),
+        "n_spectra": len(index.table),
+        "matrices": sorted(index._matrices),
+        "sha256": {key: digest(arr) for key, arr in index._matrices.items()},
+    }
+    _replace_atomically(folder / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
+    return folder

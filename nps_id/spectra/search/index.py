@@ -9,7 +9,6 @@ Identity search (MS/MS) skips stage 1: every library spectrum within the precurs
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -26,15 +25,14 @@ from nps_id.spectra.search._exact_stage import bounded_exact, exact_scores
 from nps_id.spectra.search._pairs import _in_pieces, _top_k_per_query
 from nps_id.spectra.search._queries import _batch_bounds, _empty_table, _pipeline
 from nps_id.spectra.search._store import (
+    INDEX_VERSION,
     _bin_mass,
     _bins,
-    _replace_atomically,
     _spec_key,
     _to_storage,
-    digest,
     index_path,
-    load_matrix,
-    read_meta,
+    load_stored,
+    write_stored,
 )
 from nps_id.spectra.search.binned import SPARSE_QUERIES, bin_rows, coarse_topk, fold_columns, torch_dtype
 from nps_id.spectra.search.clean import clean_for_entropy, entropy_weights
@@ -42,11 +40,10 @@ from nps_id.spectra.search.exact import MetricParams, is_unit_mass, unit_rows
 from nps_id.spectra.search.nominal import to_nominal
 from nps_id.spectra.search.result import SearchResult
 
-__all__ = ["SearchIndex", "SearchResult", "MODES", "index_path"]
+__all__ = ["SearchIndex", "SearchResult", "MODES", "INDEX_VERSION", "index_path"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 5  # 2: stage-1 matrices stored as [bins x spectra]; 3: GC-EI bins folded into fewer columns; 4: nominal
 MODES = ("similarity", "reverse", "identity", "hybrid")
 #: stage-1 candidates per query by default (see ``SearchIndex``), and in hybrid mode
 DEFAULT_CANDIDATES = 200
@@ -155,65 +152,20 @@ class SearchIndex:
             if not build:
                 raise LibraryError("the library has no file, so no stored index; build one with SearchIndex.build")
             return index
-        path = Path(path)
-        meta = read_meta(path)
-        if meta is not None:
-            fresh = (
-                meta.get("version") == INDEX_VERSION
-                and meta.get("checksum") == index.checksum
-                and meta.get("coarse_dtype") == index.coarse_dtype
-                and (meta.get("lo"), meta.get("width")) == (index.lo, index.width)
-                and meta.get("colmap") == (None if index.colmap is None else index.colmap.tolist())
-                and meta.get("nominal", False) == index.nominal
-            )
-            if fresh:
-                digests = meta.get("sha256") if isinstance(meta.get("sha256"), dict) else {}
-                for key in meta.get("matrices", []) if isinstance(meta.get("matrices"), list) else []:
-                    arr = load_matrix(path, str(key), digests.get(key), (len(index.table),))
-                    if arr is not None:  # else rebuilt when first needed (and stored again by persist)
-                        index._matrices[key] = arr
-                index._path = path
-                return index
-            if not build:
-                raise LibraryError(
-                    f"the search index at {path} was built for another library or settings (stale); "
-                    "rebuild it with SearchIndex.build(...).save() or open(..., build=True)"
-                )
-            logger.info("search index at %s is stale; rebuilding", path)
-        elif not build:
-            raise LibraryError(f"no usable search index at {path}; build one with SearchIndex.build(library).save()")
-        index._path = path
+        load_stored(index, Path(path), build)
         return index
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the built matrices and a ``meta.json`` (library checksum, parameters) to `path` (a folder)."""
+        """Write the built matrices and a ``meta.json`` (library checksum, parameters, each matrix's sha256) to
+        `path` (a folder; default: where the index was opened from, or beside the library's file)."""
         if path is None:
             path = getattr(self, "_path", None)
             if path is None and getattr(self.library, "path", None):
                 path = index_path(self.library.path)
         if path is None:
             raise LibraryError("give a path: the library has no file to store the index beside")
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        for key, arr in self._matrices.items():
-            f = path / f"{key}.npy"
-            if not f.exists() or not isinstance(arr, np.memmap):
-                _replace_atomically(f, lambda fh, a=arr: np.save(fh, np.asarray(a)))
-        meta = {
-            "version": INDEX_VERSION,
-            "checksum": self.checksum,
-            "coarse_dtype": self.coarse_dtype,
-            "lo": self.lo,
-            "width": self.width,
-            "colmap": None if self.colmap is None else self.colmap.tolist(),
-            "nominal": self.nominal,
-            "n_spectra": len(self.table),
-            "matrices": sorted(self._matrices),
-            "sha256": {key: digest(arr) for key, arr in self._matrices.items()},
-        }
-        _replace_atomically(path / "meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
-        self._path = path
-        return path
+        self._path = write_stored(self, Path(path))
+        return self._path
 
     def persist(self) -> bool:
         """Store the matrices built since :meth:`open` in the index folder it was opened from, if any.
