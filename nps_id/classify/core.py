@@ -264,11 +264,10 @@ def _by_model(techniques: Sequence[Any]) -> dict[str, list[int]]:
 def _outside_domain(res: Resources, spectra: Sequence[Any], techniques: Sequence[Any]) -> list[str | None]:
     """Per query, why it is out of the library's domain (:mod:`nps_id.classify.domain`), or None."""
     from nps_id.classify.domain import outside_domain, spectral_entropy
+    from nps_id.spectra.spectrum import pack_peaks
 
-    sizes = [len(s.intensity) for s in spectra]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    values = np.concatenate([np.asarray(s.intensity, dtype=np.float64) for s in spectra]) if sizes else np.zeros(0)
-    h = spectral_entropy(values, offsets)
+    _, intensity, offsets, _ = pack_peaks(list(spectra))
+    h = spectral_entropy(intensity, offsets)
     bounds = getattr(res, "entropy_bounds", {})
     return [outside_domain(float(h[q]), bounds.get(t.name)) for q, t in enumerate(techniques)]
 

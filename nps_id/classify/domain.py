@@ -31,14 +31,16 @@ def spectral_entropy(intensity: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     >>> spectral_entropy(np.array([1.0, 1.0, 5.0]), np.array([0, 2, 3])).round(3).tolist()
     [0.693, 0.0]
     """
+    from nps_id.spectra.search._peaks import segment_ids
+
     y = np.clip(np.asarray(intensity, dtype=np.float64), 0, None)
-    counts = np.diff(offsets)
-    seg = np.repeat(np.arange(counts.size), counts)
-    total = np.bincount(seg, weights=y, minlength=counts.size)
+    n = np.asarray(offsets).size - 1
+    seg = segment_ids(np.asarray(offsets))
+    total = np.bincount(seg, weights=y, minlength=n)
     p = y / np.where(total[seg] > 0, total[seg], 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
-    return np.bincount(seg, weights=terms, minlength=counts.size)
+    return np.bincount(seg, weights=terms, minlength=n)
 
 
 def entropy_bounds(library: Any, techniques: np.ndarray) -> dict[str, float]:

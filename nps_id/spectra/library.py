@@ -323,7 +323,8 @@ class SpectralLibrary:
                 mz = _read(fh, "peaks/mz", path)
                 intensity = _read(fh, "peaks/intensity", path)
                 precursor = _read(fh, "spectra/precursor_mz")
-                kinds = _decode_text(_read(fh, "spectra/kind"), n)
+                kinds_raw = _read(fh, "spectra/kind")
+                kinds = _decode_text(kinds_raw, n)
                 pipeline = _text(fh.attrs.get("pipeline", "")) or None
                 checksum = _text(_attr(fh, "checksum"))
                 base = [_text(c) for c in fh.attrs.get("base_columns", [])]
@@ -347,7 +348,7 @@ class SpectralLibrary:
                         if _sha256(mask) != digests[f"present/{k}"]:
                             raise LibraryError(f"{path} is damaged: present/{k} does not match its checksum; {_REBUILD}")
                     core = {"peaks/mz": mz, "peaks/intensity": intensity, "peaks/offsets": offsets,
-                            "spectra/precursor_mz": precursor, "spectra/kind": _read(fh, "spectra/kind")}
+                            "spectra/precursor_mz": precursor, "spectra/kind": kinds_raw}
                     for k in _CORE:
                         if k in digests and _sha256(core[k]) != digests[k]:
                             raise LibraryError(
