@@ -86,11 +86,7 @@ def mirror_plot(
     -------
     matplotlib.axes.Axes
     """
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(7.0, 3.2), dpi=90)
-        ax = fig.add_subplot(1, 1, 1)
+    ax = _axes(ax)
     xmax = 0.0
     for sign, (mz, inten), color, label in (
         (1, query, "#1f4e9c", query_label),
@@ -108,14 +104,28 @@ def mirror_plot(
                 if rel[j] > 15:
                     ax.annotate(f"{mz[j]:.0f}", (mz[j], sign * rel[j]), fontsize=6, ha="center",
                                 va="bottom" if sign > 0 else "top", color=color)
+    return _finish_axes(ax, xmax, mirrored=reference is not None, legend="upper right")
+
+
+def _axes(ax: Any) -> Any:
+    """`ax`, or the axes of a new figure (Agg, no pyplot) sized for a mirror plot."""
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(7.0, 3.2), dpi=90).add_subplot(1, 1, 1)
+    return ax
+
+
+def _finish_axes(ax: Any, xmax: float, *, mirrored: bool, legend: str) -> Any:
+    """The frame of a (mirror) plot: zero line, m/z range up to `xmax`, percent ticks up (and down), legend."""
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xlim(0, xmax * 1.05 + 5 if xmax else 100)
-    ax.set_ylim(-115 if reference is not None else 0, 115)
-    ax.set_yticks([-100, -50, 0, 50, 100] if reference is not None else [0, 50, 100])
-    ax.set_yticklabels(["100", "50", "0", "50", "100"] if reference is not None else ["0", "50", "100"])
+    ax.set_ylim(-115 if mirrored else 0, 115)
+    ax.set_yticks([-100, -50, 0, 50, 100] if mirrored else [0, 50, 100])
+    ax.set_yticklabels(["100", "50", "0", "50", "100"] if mirrored else ["0", "50", "100"])
     ax.set_xlabel("m/z")
     ax.set_ylabel("relative intensity (%)")
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.legend(loc=legend, fontsize=7, frameon=False)
     return ax
 
 
@@ -162,10 +172,7 @@ def hybrid_mirror_plot(
 
     qt, rt = table(*query), table(*reference)
     m = hybrid_matches(qt, rt, shift, MetricParams("cosine", tolerance=tolerance))
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(7.0, 3.2), dpi=90).add_subplot(1, 1, 1)
+    ax = _axes(ax)
     qrel = qt.intensity / max(float(qt.intensity.max(initial=0)), 1e-12) * 100
     rrel = rt.intensity / max(float(rt.intensity.max(initial=0)), 1e-12) * 100
     sq, sr = m["shifted"][:, 0], m["shifted"][:, 1]
@@ -189,15 +196,7 @@ def hybrid_mirror_plot(
         for j in sr[np.argsort(rrel[sr])[-4:]]:
             ax.annotate(f"{rt.mz[j]:.0f}", (rt.mz[j], -rrel[j]), fontsize=6, ha="center", va="top", color=green)
     xmax = float(max(qt.mz.max(initial=0), rt.mz.max(initial=0)))
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.set_xlim(0, xmax * 1.05 + 5 if xmax else 100)
-    ax.set_ylim(-115, 115)
-    ax.set_yticks([-100, -50, 0, 50, 100])
-    ax.set_yticklabels(["100", "50", "0", "50", "100"])
-    ax.set_xlabel("m/z")
-    ax.set_ylabel("relative intensity (%)")
-    ax.legend(loc="best", fontsize=7, frameon=False)
-    return ax
+    return _finish_axes(ax, xmax, mirrored=True, legend="best")
 
 
 def _mirror_png(query: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray] | None,
