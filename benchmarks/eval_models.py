@@ -40,7 +40,8 @@ from nps_id.models.classifier import SpectrumClassifier
 from nps_id.models.data import prepare
 from nps_id.models.evaluation import _subset, compound_groups, cross_validate
 from nps_id.models.features import as_batch
-from nps_id.models.substructure import SubstructurePredictor, enumerate_fentanyl_suspects
+from nps_id.models.substructure import SubstructurePredictor
+from nps_id.models.suspects import ANALOGUE_WEIGHT, enumerate_fentanyl_suspects, suspect_scores
 from nps_id.spectra.library import SpectralLibrary
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,9 +72,11 @@ def suspect_list(lib: SpectralLibrary, y_all: np.ndarray) -> tuple[list[str], np
 
 
 def rank_eval(data, splits, suspects, suspect_keys, epochs: int, kind: str, max_mz: int) -> dict:
-    """Rank of the true structure of every held-out fentanyl analogue spectrum among the suspects."""
+    """Rank of the true structure of every held-out fentanyl analogue spectrum among the suspects: by the
+    substructure model (fingerprint and mass; fingerprint only), and with the analogue evidence of the training
+    fold's library (``rank_suspects(..., library=...)``, :mod:`nps_id.models.analogue`)."""
     batch = as_batch(data.library)
-    ranks_total, ranks_fp = [], []
+    ranks: dict[str, list[int]] = {"fingerprint_and_mass": [], "fingerprint_only": [], "with_library_analogues": []}
     for fold, (tr, te) in enumerate(splits):
         te_f = te[data.y[te] == "fentanyl_analogue"]
         if te_f.size == 0:
@@ -81,14 +84,15 @@ def rank_eval(data, splits, suspects, suspect_keys, epochs: int, kind: str, max_
         model = SubstructurePredictor(mode=kind, max_mz=max_mz, epochs=epochs, random_state=fold)
         model.fit(_subset(batch, tr))
         test = _subset(batch, te_f)
-        total, fp_score, _ = model.score_suspects(test, suspects)
+        parts = suspect_scores(model, test, suspects, data.library.select(tr))
+        scores = {"fingerprint_and_mass": parts["fingerprint"] + model.mass_weight * parts["mass"],
+                  "fingerprint_only": parts["fingerprint"], "with_library_analogues": parts["total"]}
         for row, g in enumerate(data.groups[te_f]):
             hit = np.flatnonzero(suspect_keys == g)
             if hit.size == 0:
                 continue
-            j = hit[0]
-            ranks_total.append(int((total[row] > total[row, j]).sum()) + 1)
-            ranks_fp.append(int((fp_score[row] > fp_score[row, j]).sum()) + 1)
+            for name, sc in scores.items():
+                ranks[name].append(int((sc[row] > sc[row, hit[0]]).sum()) + 1)
         logging.info("ranking fold %d: %d fentanyl spectra", fold + 1, te_f.size)
 
     def summary(r: list[int]) -> dict:
@@ -98,7 +102,8 @@ def rank_eval(data, splits, suspects, suspect_keys, epochs: int, kind: str, max_
         return {"n": int(a.size), "median_rank": float(np.median(a)), "mean_rank": float(a.mean()),
                 "top1": float((a == 1).mean()), "top5": float((a <= 5).mean()), "top10": float((a <= 10).mean())}
 
-    return {"n_suspects": len(suspects), "fingerprint_and_mass": summary(ranks_total), "fingerprint_only": summary(ranks_fp)}
+    return {"n_suspects": len(suspects), "analogue_weight": ANALOGUE_WEIGHT,
+            **{name: summary(r) for name, r in ranks.items()}}
 
 
 def fmt_metrics(title: str, m: dict) -> list[str]:
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         if "suspect_ranking" in res:
             sr = res["suspect_ranking"]
             md += [f"Suspect ranking: held-out fentanyl-analogue spectra, true structure among {sr['n_suspects']} suspects:", ""]
-            for k in ("fingerprint_and_mass", "fingerprint_only"):
+            for k in ("with_library_analogues", "fingerprint_and_mass", "fingerprint_only"):
                 s = sr[k]
                 if s.get("n"):
                     md.append(f"- {k.replace('_', ' ')}: n={s['n']}, median rank {s['median_rank']:.1f}, mean {s['mean_rank']:.1f}, "

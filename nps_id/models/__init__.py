@@ -6,7 +6,7 @@ Names are imported lazily, so ``import nps_id.models`` stays cheap (no torch or 
   library-search evidence).
 - :class:`SpectrumClassifier` -- spectrum -> drug class; calibrated; open-set "unknown".
 - :class:`SubstructurePredictor` -- spectrum -> substructure fingerprint (PyTorch, CPU/CUDA);
-  ``rank_suspects(spectrum, smiles_list)``.
+  ``rank_suspects(spectrum, smiles_list, library=lib)`` (scores: :mod:`nps_id.models.suspects`).
 - :func:`save_model` / :func:`load_model` -- safe model folders (skops + safetensors + JSON manifest).
 - :func:`cross_validate`, :func:`compound_groups` -- compound-grouped evaluation.
 """
@@ -34,8 +34,8 @@ _LAZY = {
     "SpectrumFeaturizer": "nps_id.models.features",
     "SpectrumClassifier": "nps_id.models.classifier",
     "SubstructurePredictor": "nps_id.models.substructure",
-    "SuspectHit": "nps_id.models.substructure",
-    "enumerate_fentanyl_suspects": "nps_id.models.substructure",
+    "SuspectHit": "nps_id.models.suspects",
+    "enumerate_fentanyl_suspects": "nps_id.models.suspects",
     "substructure_keys": "nps_id.models.substructure",
     "ModelBundle": "nps_id.models.io",
     "save_model": "nps_id.models.io",

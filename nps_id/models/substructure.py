@@ -30,10 +30,8 @@ __all__ = [
     "SUBSTRUCTURE_KEYS",
     "substructure_keys",
     "fingerprint_targets",
-    "enumerate_fentanyl_suspects",
     "resolve_device",
     "SubstructurePredictor",
-    "SuspectHit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -163,43 +161,6 @@ def fingerprint_targets(smiles: Sequence[str], n_morgan: int = 512, radius: int 
     return np.hstack([keys, uniq[inv]]), ok[inv]
 
 
-def enumerate_fentanyl_suspects() -> list[str]:
-    """A suspect list of fentanyl-like structures (canonical SMILES), built combinatorially.
-
-    Acyl group x N-substituent of the piperidine x substituent on the anilide ring, on the
-    4-anilidopiperidine scaffold: 12 x 7 x 7 = 588 structures (fentanyl itself, acetyl-, butyryl-,
-    acryl-, furanyl-, cyclopropyl-, methoxyacetyl-fentanyl, their thienyl / hydroxy / fluoro variants, ...).
-    Meant as a starting list; a lab adds its own suspects.
-    """
-    from rdkit import Chem
-
-    acyl = ["CCC(=O)", "CC(=O)", "CCCC(=O)", "CC(C)C(=O)", "C=CC(=O)", "o1cccc1C(=O)", "C1CC1C(=O)",
-            "COCC(=O)", "CCCCC(=O)", "C1CCCC1C(=O)", "c1ccccc1C(=O)", "C1CCOC1C(=O)"]
-    nsub = ["CCc2ccccc2", "CCc2cccs2", "CC(O)c2ccccc2", "Cc2ccccc2", "C(C)Cc2ccccc2", "CCc2ccc(F)cc2", "[H]"]
-    aryl = ["", "2-F", "3-F", "4-F", "4-Cl", "2-C", "4-OC"]
-    out: list[str] = []
-    seen: set[str] = set()
-    for a in acyl:
-        for r in nsub:
-            for sub in aryl:
-                if sub:
-                    pos, grp = sub.split("-")
-                    ring = {"2": f"c1ccccc1{grp}", "3": f"c1cccc({grp})c1", "4": f"c1ccc({grp})cc1"}[pos]
-                else:
-                    ring = "c1ccccc1"
-                acyl_smiles = a.replace("1", "9")  # ring-closure digits of the acyl part kept apart
-                piperidine_n = f"N({r})" if r != "[H]" else "N"
-                smi = f"{acyl_smiles}N({ring})C4CC{piperidine_n}CC4"
-                m = Chem.MolFromSmiles(smi)
-                if m is None:
-                    continue
-                can = Chem.MolToSmiles(m)
-                if can not in seen:
-                    seen.add(can)
-                    out.append(can)
-    return out
-
-
 def resolve_device(device: str | Any) -> Any:
     """Return a ``torch.device`` for ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (or ``"auto"``: CUDA if available).
 
@@ -226,26 +187,6 @@ def resolve_device(device: str | Any) -> Any:
     if device != "cpu":
         raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
     return torch.device("cpu")
-
-
-class SuspectHit:
-    """One suspect of a ranking: rank (1 = best), SMILES, total score and its parts."""
-
-    __slots__ = ("rank", "smiles", "score", "fingerprint_score", "mass_score")
-
-    def __init__(self, rank: int, smiles: str, score: float, fingerprint_score: float, mass_score: float) -> None:
-        self.rank = rank
-        self.smiles = smiles
-        self.score = score
-        self.fingerprint_score = fingerprint_score
-        self.mass_score = mass_score
-
-    def as_dict(self) -> dict[str, Any]:
-        """The hit as a plain dict (for JSON reports)."""
-        return {k: getattr(self, k) for k in self.__slots__}
-
-    def __repr__(self) -> str:
-        return f"SuspectHit(rank={self.rank}, smiles={self.smiles!r}, score={self.score:.3f})"
 
 
 def _build_net(n_in: int, n_out: int, hidden: int, dropout: float) -> Any:
@@ -423,51 +364,32 @@ class SubstructurePredictor(BaseEstimator):
         k = len(self.key_names_)
         return [dict(zip(self.key_names_, map(float, row[:k]))) for row in proba]
 
-    def score_suspects(self, X: Any, smiles_list: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def score_suspects(self, X: Any, smiles_list: Sequence[str], library: Any = None,
+                       analogue_weight: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score every suspect against every spectrum.
+
+        Parameters
+        ----------
+        X : list of Spectrum or SpectralLibrary
+        smiles_list : sequence of str
+        library : SpectralLibrary, optional
+            Reference spectra with structures: adds the analogue evidence of :mod:`nps_id.models.analogue`
+            (its spectra of this model's technique only), times `analogue_weight`, to the total.
+        analogue_weight : float, optional
+            Default :data:`~nps_id.models.suspects.ANALOGUE_WEIGHT`.
 
         Returns
         -------
         total, fingerprint, mass : ndarray, shape (n_spectra, n_suspects)
             Total score and its parts; unparsable suspects get ``-inf``.
         """
-        from nps_id.models.features import as_batch, binned_matrix
+        from nps_id.models.suspects import suspect_scores
 
-        check_is_fitted(self, "net_")
-        batch = as_batch(X)
-        proba = np.clip(self.predict_proba(batch).astype(np.float64), 1e-4, 1 - 1e-4)
-        fps, valid = fingerprint_targets(list(smiles_list), int(self.n_morgan))
-        fps = fps.astype(np.float64)
-        # log-likelihood of each suspect's bits under the predicted Bernoulli probabilities, per bit
-        fp_score = (np.log(proba) @ fps.T + np.log1p(-proba) @ (1 - fps).T) / self.n_bits_ * 100.0
-        mass = self._mass_score(batch, smiles_list, binned_matrix)
-        total = fp_score + float(self.mass_weight) * mass
-        total[:, ~valid] = -np.inf
-        return total, fp_score, mass
+        parts = suspect_scores(self, X, smiles_list, library, analogue_weight)
+        return parts["total"], parts["fingerprint"], parts["mass"]
 
-    def _mass_score(self, batch: Any, smiles_list: Sequence[str], binned_matrix: Any) -> np.ndarray:
-        from rdkit.Chem import Descriptors
-
-        inv, mols = _mols(smiles_list)
-        with _quiet_rdkit():
-            masses = np.array([Descriptors.ExactMolWt(m) if m is not None else np.nan for m in mols])[inv]
-        n = len(batch)
-        out = np.zeros((n, masses.size))
-        if self.mode == "msms":
-            prec = batch.precursor_mz
-            diff = np.abs(prec[:, None] - (masses[None, :] + 1.007276))
-            out = np.where(np.isfinite(diff), np.where(diff < 0.02, 1.0, np.where(diff < 0.5, 0.0, -2.0)), 0.0)
-        else:
-            high = int(np.nanmax(masses)) + 2 if np.isfinite(masses).any() else 10
-            binned = binned_matrix(batch, max(high, 10), 1.0)  # relative intensity, base peak 1
-            nominal = np.where(np.isfinite(masses), np.rint(masses * 0.9995), 0).astype(np.int64)
-            present = binned[:, nominal]
-            # log evidence of a molecular ion: 0 at >= 1 % of the base peak, down to -2 when absent
-            out = np.clip(np.log10(np.maximum(present, 1e-4) / 0.01), -2.0, 0.0) / 2.0 + 1.0
-            out[:, ~np.isfinite(masses)] = 0.0
-        return out
-
-    def rank_suspects(self, spectrum: Any, smiles_list: Sequence[str], top: int | None = None) -> list[SuspectHit]:
+    def rank_suspects(self, spectrum: Any, smiles_list: Sequence[str], top: int | None = None,
+                      library: Any = None) -> list[Any]:
         """Rank a suspect list of structures against one unknown spectrum, best first.
 
         Parameters
@@ -477,19 +399,28 @@ class SubstructurePredictor(BaseEstimator):
             The suspects (e.g. :func:`enumerate_fentanyl_suspects` plus a lab's own list).
         top : int, optional
             Return only the best `top`.
+        library : SpectralLibrary, optional
+            Reference spectra with structures (a library of the same technique): each suspect is also scored by
+            how well its nearest library analogues' spectra, shifted by the mass difference, explain the unknown
+            (:mod:`nps_id.models.analogue`). Recommended: it ranked held-out fentanyl analogues' true structures
+            higher (docs/models.md).
 
         Returns
         -------
         list of SuspectHit
         """
+        from nps_id.models.suspects import SuspectHit, suspect_scores
+
         if not len(smiles_list):
             raise ValueError("the suspect list is empty")
-        total, fp_score, mass = self.score_suspects([spectrum] if not isinstance(spectrum, list) else spectrum[:1], smiles_list)
-        order = np.argsort(-total[0], kind="stable")
+        one = [spectrum] if not isinstance(spectrum, list) else spectrum[:1]
+        parts = suspect_scores(self, one, smiles_list, library, None)
+        order = np.argsort(-parts["total"][0], kind="stable")
         if top is not None:
             order = order[: int(top)]
         return [
-            SuspectHit(r + 1, str(smiles_list[i]), float(total[0, i]), float(fp_score[0, i]), float(mass[0, i]))
+            SuspectHit(r + 1, str(smiles_list[i]), float(parts["total"][0, i]), float(parts["fingerprint"][0, i]),
+                       float(parts["mass"][0, i]), float(parts["analogue"][0, i]))
             for r, i in enumerate(order)
         ]
 
@@ -549,3 +480,11 @@ class SubstructurePredictor(BaseEstimator):
         self.feature_scale_ = tensors["feature_scale"].numpy()
         self.bit_prior_ = tensors["bit_prior"].numpy()
         return self
+
+
+def __getattr__(name: str) -> Any:  # moved to nps_id.models.suspects; kept importable from here
+    if name in ("enumerate_fentanyl_suspects", "SuspectHit", "ANALOGUE_WEIGHT"):
+        from nps_id.models import suspects
+
+        return getattr(suspects, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

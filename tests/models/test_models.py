@@ -345,6 +345,27 @@ def test_substructure_model_ranks_and_round_trips(labelled_ei, tmp_path):
     # the true structure ranks in the upper half of more than 200 fentanyl-like suspects
     rank = next(h.rank for h in hits if h.smiles == target)
     assert rank <= len(hits) // 2
+    assert all(h.analogue_score == 0.0 for h in hits)
+
+    # with the training spectra as library, the suspects' library analogues add evidence: the held-out analogues'
+    # true structures rank higher (median over the held-out fentanyl spectra whose structure is a suspect)
+    from nps_id.spectra.library import SpectralLibrary
+
+    library = SpectralLibrary.from_spectra([spectra[i] for i in tr])
+    targets = [s.metadata["smiles"] for s in fent]
+    pool = suspects + sorted(set(targets))
+    plain, _, _ = model.score_suspects(fent, pool)
+    helped, _, _ = model.score_suspects(fent, pool, library=library)
+    col = [pool.index(t) for t in targets]
+    rows = np.arange(len(fent))
+
+    def ranks(total):
+        return (total > total[rows, col][:, None]).sum(axis=1) + 1
+
+    assert np.median(ranks(helped)) < np.median(ranks(plain))
+    with_lib = model.rank_suspects(fent[0], pool, top=5, library=library)
+    assert len(with_lib) == 5 and all(0.0 <= h.analogue_score <= 1.0 for h in with_lib)
+    assert any(h.analogue_score > 0 for h in with_lib)
 
     save_model(tmp_path / "m", substructure={"ei": model})
     again = load_model(tmp_path / "m").substructure["ei"]
