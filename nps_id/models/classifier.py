@@ -65,6 +65,31 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _fit_temperature_and_bias(logp: np.ndarray, y_idx: np.ndarray) -> tuple[float, np.ndarray]:
+    """Temperature and per-class offsets minimising the NLL of ``softmax(logp / T + b)`` (vector scaling without
+    the per-class slopes: convex in ``1 / T`` and ``b``). For base models trained with balanced class weights,
+    whose probabilities assume equal class frequencies: the offsets restore the classes' frequencies."""
+    from scipy.optimize import minimize
+
+    n, k = logp.shape
+    rows = np.arange(n)
+    onehot = np.zeros((n, k))
+    onehot[rows, y_idx] = 1.0
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = logp * theta[0] + theta[1:]
+        z = z - z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        p = np.exp(z - lse[:, None])
+        g = (p - onehot) / n
+        return float((lse - z[rows, y_idx]).mean()), np.concatenate([[(g * logp).sum()], g.sum(axis=0)])
+
+    res = minimize(nll, np.concatenate([[1.0], np.zeros(k)]), jac=True, method="L-BFGS-B",
+                   bounds=[(np.exp(-3.0), np.exp(3.0))] + [(-20.0, 20.0)] * k)
+    b = res.x[1:] - res.x[1:].mean()
+    return float(1.0 / res.x[0]), b
+
+
 def _fit_temperature(logp: np.ndarray, y_idx: np.ndarray) -> float:
     """Temperature minimising the NLL of ``softmax(logp / T)`` (searched on log T in [-3, 3])."""
     from scipy.optimize import minimize_scalar
@@ -324,12 +349,16 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         n_iter = getattr(final, "n_iter_", None)
         self.n_iter_ = int(np.max(n_iter)) if n_iter is not None else 1
         self.temperature_ = 1.0
+        self.class_bias_ = np.zeros(self.classes_.size)
         self.class_thresholds_: dict[str, float] = {}
         if self.calibration == "temperature":
             logp = self._out_of_fold_log_proba(F, y_idx, groups, F_aug, src)
             if logp is not None:
-                self.temperature_ = _fit_temperature(logp, y_idx)
-                self.class_thresholds_ = self._priority_thresholds(_softmax(logp / self.temperature_), y_idx)
+                if self._resolved_estimator() in ("logistic", "hgb"):  # balanced class weights: restore frequencies
+                    self.temperature_, self.class_bias_ = _fit_temperature_and_bias(logp, y_idx)
+                else:
+                    self.temperature_ = _fit_temperature(logp, y_idx)
+                self.class_thresholds_ = self._priority_thresholds(self._calibrated(logp), y_idx)
         self.similarity_threshold_ = None
         if self.input_mode_ == "spectra" and "search_top1" in set(self.featurizer_.feature_names_):
             col = int(np.flatnonzero(self.featurizer_.feature_names_ == "search_top1")[0])
@@ -407,11 +436,15 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         return logp
 
     # ------------------------------------------------------------------ predict
+    def _calibrated(self, logp: np.ndarray) -> np.ndarray:
+        bias = getattr(self, "class_bias_", None)  # models saved before the offsets: none
+        return _softmax(logp / self.temperature_ + (0.0 if bias is None else bias))
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         check_is_fitted(self, "estimator_")
         F = self._features(X)
-        return _softmax(self._log_proba(self.estimator_, F) / self.temperature_)
+        return self._calibrated(self._log_proba(self.estimator_, F))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`."""
@@ -437,7 +470,7 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         F = self._features(X)
-        proba = _softmax(self._log_proba(self.estimator_, F) / self.temperature_)
+        proba = self._calibrated(self._log_proba(self.estimator_, F))
         best = proba.argmax(axis=1)
         cls = self.classes_[best]
         pmax = proba[np.arange(best.size), best]
