@@ -124,6 +124,12 @@ def analogue_evidence(queries: Any, library: Any, smiles_list: Sequence[str], *,
     ndarray of float64, shape (n_queries, n_suspects)
         In [0, 1]; 0 for unparsable suspects, queries the library's processing empties, and libraries without
         structures.
+
+    Notes
+    -----
+    Each call parses the library's structures and indexes its spectra once (about 2 s for 3,000 GC-EI references on
+    2 cores; an MS/MS library of 70,000 takes tens of seconds): score many unknowns in one call
+    (``score_suspects``) rather than one call per spectrum.
     """
     from nps_id.spectra.search.exact import MetricParams
     from nps_id.spectra.search.hybrid import shifted_scores
