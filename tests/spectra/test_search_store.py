@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _synthetic import random_spectra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,13 +24,7 @@ from nps_id.spectra.search import SearchIndex
 
 
 def _spectra(n: int, seed: int) -> list[Spectrum]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        k = int(rng.integers(5, 30))
-        mz = np.sort(rng.choice(np.arange(30, 400), size=k, replace=False)).astype(float)
-        out.append(Spectrum(mz, rng.uniform(1, 999, k).round(1), metadata={"name": f"c{i}"}))
-    return out
+    return random_spectra(n, seed, max_mz=400, max_peaks=30, prefix="c")
 
 
 @pytest.fixture(scope="module")

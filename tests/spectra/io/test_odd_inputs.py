@@ -16,17 +16,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _synthetic import random_spectra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from io_helpers import spectra
+from test_jcamp import IR_AFFN, MS_PEAKS, RAMAN_DIFDUP
+
 from nps_id.errors import SpectrumFormatError
 from nps_id.spectra.io import ReadReport, load_spectra
 from nps_id.spectra.io.mgf import write_mgf
 from nps_id.spectra.io.msp import write_msp
 from nps_id.spectra.spectrum import Spectrum
 from nps_id.spectra.technique import technique_of
-from test_jcamp import IR_AFFN, MS_PEAKS, RAMAN_DIFDUP
 
 ROOT = Path(__file__).resolve().parents[3]
 QUIRKS = Path(os.environ.get("NPS_ID_QUIRKS", ROOT.parent / "shared" / "reader-quirks"))
@@ -46,13 +47,7 @@ def _mgf(spectra_: list[Spectrum]) -> str:
 
 
 def _library(n: int, seed: int = 0) -> list[Spectrum]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        k = int(rng.integers(5, 40))
-        mz = np.sort(rng.choice(np.arange(30, 500), size=k, replace=False)).astype(float)
-        out.append(Spectrum(mz, rng.uniform(1, 999, k).round(1), metadata={"name": f"compound {i}"}))
-    return out
+    return random_spectra(n, seed)
 
 
 def _read(path: Path, **options) -> tuple[list[Spectrum], ReadReport]:
