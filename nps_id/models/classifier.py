@@ -19,7 +19,9 @@ Method
    featurized with their compound left out of the search block like the originals.
 3. Calibration by temperature scaling: the base model's out-of-fold log-probabilities (compound-grouped
    ``calibration_cv``-fold split of the training data) are fitted with one temperature ``T`` minimising the
-   negative log-likelihood; predictions are ``softmax(log p / T)``. (The featurizer is fitted once on all
+   negative log-likelihood; predictions are ``softmax(log p / T)``. A base model trained with balanced class
+   weights ("logistic", "hgb") assumes equally frequent classes: its calibration also fits one offset per class,
+   ``softmax(log p / T + b)``, which restores the classes' frequencies. (The featurizer is fitted once on all
    training data for this inner split; its search block is leave-compound-out already.)
 4. Open set (the documented rule): a spectrum is reported as ``unknown_label`` ("unknown") when its best
    cosine score against the training spectra is below ``similarity_threshold_`` -- by default the
@@ -53,6 +55,8 @@ __all__ = ["SpectrumClassifier"]
 logger = logging.getLogger(__name__)
 
 _ESTIMATORS = ("auto", "mlp", "logistic", "hgb")
+#: base classifiers trained with balanced class weights (their calibration also fits per-class offsets)
+_BALANCED = ("logistic", "hgb")
 #: what ``estimator="auto"`` means, per mode
 AUTO_ESTIMATOR = {"ei": "mlp", "msms": "logistic"}
 #: what ``augment="auto"`` means, per mode: jittered copies of every training spectrum
@@ -160,6 +164,9 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
     estimator_ : sklearn estimator
         Fitted base classifier (a Pipeline for "logistic").
     temperature_ : float
+    class_bias_ : ndarray of shape (n_classes,)
+        Per-class offsets added to the tempered log-probabilities (zeros unless the base classifier is balanced:
+        "logistic", "hgb"; they restore the training classes' frequencies).
     similarity_threshold_ : float or None
     class_thresholds_ : dict of str -> float
         Decision thresholds of the priority classes (empty without calibration).
@@ -354,7 +361,7 @@ class SpectrumClassifier(ClassifierMixin, BaseEstimator):
         if self.calibration == "temperature":
             logp = self._out_of_fold_log_proba(F, y_idx, groups, F_aug, src)
             if logp is not None:
-                if self._resolved_estimator() in ("logistic", "hgb"):  # balanced class weights: restore frequencies
+                if self._resolved_estimator() in _BALANCED:  # restore the class frequencies
                     self.temperature_, self.class_bias_ = _fit_temperature_and_bias(logp, y_idx)
                 else:
                     self.temperature_ = _fit_temperature(logp, y_idx)
